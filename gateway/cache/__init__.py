@@ -1,0 +1,1 @@
+"""Output caching: keys, the in-memory tier, result stores and single flight."""

@@ -1,0 +1,1 @@
+"""Pure imaging for imgate: bytes in, bytes out. Imports nothing from ``gateway``."""
