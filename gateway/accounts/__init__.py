@@ -1,0 +1,1 @@
+"""Users, workspaces and their settings, behind the ``AccountStore`` protocol."""

@@ -1,0 +1,66 @@
+"""``create_app(settings)``: the Starlette application; its lifespan builds and closes the services."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from gateway.accounts.store import AccountStore
+from gateway.errors import GatewayError, Internal, NotFound
+from gateway.responses import error_response
+from gateway.routes.images import image
+from gateway.routes.ops import health
+from gateway.services import build_services
+from gateway.settings import Settings, load_settings
+
+log = logging.getLogger("imgate")
+
+
+async def _gateway_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, GatewayError)
+    return error_response(exc)
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error")
+    return error_response(Internal())
+
+
+async def _reserved_not_found(request: Request) -> Response:
+    return error_response(NotFound())
+
+
+def create_app(settings: Settings | None = None, store: AccountStore | None = None) -> Starlette:
+    settings = settings or load_settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        services = build_services(settings, store)
+        app.state.services = services
+        try:
+            yield
+        finally:
+            await services.aclose()
+
+    routes = [
+        Route("/_/health", health, methods=["GET"]),
+        Route("/_/{rest:path}", _reserved_not_found),
+        Route("/{ns}/{key:path}", image, methods=["GET"]),
+    ]
+    return Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={GatewayError: _gateway_error, Exception: _unexpected},
+    )
+
+
+def app_from_environment() -> Starlette:
+    """The ASGI entry point Granian imports in each worker process."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    return create_app(load_settings())

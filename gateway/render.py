@@ -1,0 +1,159 @@
+"""Cache-or-transform: the service behind the image route.
+
+Order per request: memory tier -> (single flight per key) result store -> originals cache -> source fetch ->
+transform in the bounded pool -> both tiers. Errors propagate to the route and are never stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from gateway.cache.keys import cache_key
+from gateway.cache.memory import MemoryEntry, MemoryTier
+from gateway.cache.originals import OriginalsCache
+from gateway.cache.results import CachedResult, ResultStore
+from gateway.cache.singleflight import SingleFlight
+from gateway.errors import GatewayError, Internal, from_transform_error
+from gateway.sources.base import Original
+from gateway.workers import TransformPool
+from transforms.errors import TransformError
+from transforms.options import Format, TransformOptions
+from transforms.pipeline import Limits, Output, run
+
+log = logging.getLogger("imgate.render")
+
+YEAR = 31_536_000
+
+
+@dataclass(frozen=True, slots=True)
+class RenderRequest:
+    namespace: str
+    kind: str  # "o" (workspace origin), "src" (external URL), "cap" (capture)
+    source_key: str  # what purges match on: the origin key, or the normalised URL
+    source_identity: str
+    fetch: Callable[[], Awaitable[Original]]
+    options: TransformOptions
+    chosen: Format | None
+    vary: str  # "Accept" when the format was negotiated, else ""
+    max_age: int = YEAR
+    purged_after: float = 0.0
+    # 0 = deliver and keep nothing (captures with retention 0).
+    keep: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    entry: MemoryEntry
+    tier: str  # "memory", "store" or "miss"
+
+
+def etag_for(data: bytes) -> str:
+    return '"' + hashlib.blake2b(data, digest_size=16).hexdigest() + '"'
+
+
+class Renderer:
+    def __init__(
+        self,
+        memory: MemoryTier,
+        originals: OriginalsCache,
+        results: ResultStore | None,
+        pool: TransformPool,
+        limits: Limits,
+    ) -> None:
+        self._memory = memory
+        self._originals = originals
+        self._results = results
+        self._pool = pool
+        self._limits = limits
+        self._flights: SingleFlight[Rendered] = SingleFlight()
+        self._writes: set[asyncio.Task[None]] = set()
+
+    def key_for(self, request: RenderRequest) -> str:
+        variant = f"{request.options.canonical()}|fm={request.chosen or 'source'}"
+        return cache_key(request.namespace, request.kind, request.source_key, request.source_identity, variant)
+
+    async def render(self, request: RenderRequest) -> Rendered:
+        key = self.key_for(request)
+        if request.keep:
+            entry = self._memory.get(key)
+            if entry is not None and entry.created_at > request.purged_after:
+                return Rendered(entry, "memory")
+        return await self._flights.run(key, lambda: self._miss(key, request))
+
+    async def _miss(self, key: str, request: RenderRequest) -> Rendered:
+        now = time.time()
+        if request.keep and self._results is not None:
+            stored = await self._stored(key)
+            if stored is not None and stored.expires_at > now:
+                entry = MemoryEntry(
+                    stored.data, stored.content_type, etag_for(stored.data), stored.vary, now,
+                    stored.expires_at, request.max_age,
+                )
+                self._memory.put(key, entry)
+                return Rendered(entry, "store")
+        original = await self._original(request)
+        output = await self._transform(original, request)
+        entry = MemoryEntry(
+            output.data, output.content_type, etag_for(output.data), request.vary, now,
+            now + request.max_age, request.max_age,
+        )
+        if request.keep:
+            self._memory.put(key, entry)
+            if self._results is not None:
+                self._write_behind(key, CachedResult(entry.data, entry.content_type, entry.expires_at, entry.vary))
+        return Rendered(entry, "miss")
+
+    async def _stored(self, key: str) -> CachedResult | None:
+        assert self._results is not None
+        try:
+            return await self._results.get(key)
+        except Exception:
+            # A broken result store only costs a transform; the store reports itself on /_/health.
+            log.warning("result store read failed", exc_info=True)
+            return None
+
+    async def _original(self, request: RenderRequest) -> Original:
+        original = self._originals.get(request.source_identity) if request.keep else None
+        if original is None:
+            original = await request.fetch()
+            if request.keep:
+                self._originals.put(request.source_identity, original)
+        return original
+
+    async def _transform(self, original: Original, request: RenderRequest) -> Output:
+        try:
+            return await self._pool.run(lambda: run(original.data, request.options, request.chosen, self._limits))
+        except GatewayError:
+            raise
+        except TransformError as exc:
+            raise from_transform_error(exc) from None
+        except Exception:
+            log.exception("transform failed")
+            raise Internal() from None
+
+    def _write_behind(self, key: str, result: CachedResult) -> None:
+        assert self._results is not None
+        results = self._results
+
+        async def write() -> None:
+            try:
+                await results.put(key, result)
+            except Exception:
+                log.warning("result store write failed", exc_info=True)
+
+        task = asyncio.get_running_loop().create_task(write())
+        self._writes.add(task)
+        task.add_done_callback(self._writes.discard)
+
+    async def drain(self, timeout: float = 5.0) -> None:
+        if self._writes:
+            await asyncio.wait(list(self._writes), timeout=timeout)
+
+    def purge_memory(self, prefix: str) -> int:
+        self._originals.clear()
+        return self._memory.purge(prefix)

@@ -1,0 +1,88 @@
+"""Namespace -> tenant (workspace record + its live source), cached per process for ``tenancy_ttl`` seconds.
+
+The hot path reads a dict; the account store is asked again only when an entry is older than the TTL, so a
+setting changed from the CLI or the dashboard shows everywhere within that time without a restart. A tenant's
+``Source`` (which may own a connection pool) is kept while the workspace's revision is unchanged and closed
+after a grace period once replaced, so requests still using it finish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from gateway.accounts.models import Workspace
+from gateway.accounts.store import AccountStore
+from gateway.cache.singleflight import SingleFlight
+from gateway.sources.base import Source
+
+log = logging.getLogger("imgate.tenancy")
+
+_RETIRE_AFTER = 30.0
+
+
+@dataclass(slots=True)
+class Tenant:
+    workspace: Workspace
+    source: Source | None
+
+
+SourceBuilder = Callable[[Workspace], Source | None]
+
+
+class Tenancy:
+    def __init__(self, store: AccountStore, build_source: SourceBuilder, ttl: float) -> None:
+        self._store = store
+        self._build_source = build_source
+        self._ttl = ttl
+        self._entries: dict[str, tuple[Tenant | None, float]] = {}
+        self._refresh: SingleFlight[Tenant | None] = SingleFlight()
+        self._retiring: dict[asyncio.Task[None], Source] = {}
+
+    async def get(self, namespace: str) -> Tenant | None:
+        cached = self._entries.get(namespace)
+        if cached is not None and cached[1] > time.monotonic():
+            return cached[0]
+        return await self._refresh.run(namespace, lambda: self._load(namespace))
+
+    async def _load(self, namespace: str) -> Tenant | None:
+        workspace = await asyncio.to_thread(self._store.get_workspace, namespace)
+        previous = self._entries.get(namespace)
+        old = previous[0] if previous else None
+        tenant: Tenant | None
+        if workspace is None or not workspace.active:
+            tenant = None
+        elif old is not None and old.workspace.revision == workspace.revision:
+            tenant = old
+        else:
+            tenant = Tenant(workspace, self._build_source(workspace))
+        if old is not None and old is not tenant and old.source is not None:
+            self._retire(old.source)
+        self._entries[namespace] = (tenant, time.monotonic() + self._ttl)
+        return tenant
+
+    def _retire(self, source: Source) -> None:
+        async def close_later() -> None:
+            await asyncio.sleep(_RETIRE_AFTER)
+            await source.aclose()
+
+        task = asyncio.get_running_loop().create_task(close_later())
+        self._retiring[task] = source
+        task.add_done_callback(lambda done: self._retiring.pop(done, None))
+
+    def forget(self, namespace: str) -> None:
+        self._entries.pop(namespace, None)
+
+    async def aclose(self) -> None:
+        sources = {id(t.source): t.source for t, _ in self._entries.values() if t and t.source}
+        for task, source in list(self._retiring.items()):
+            task.cancel()
+            sources[id(source)] = source
+        self._entries.clear()
+        for source in sources.values():
+            with contextlib.suppress(Exception):
+                await source.aclose()
