@@ -23,8 +23,7 @@ log = logging.getLogger("imgate")
 
 
 async def _gateway_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, GatewayError)
-    return error_response(exc)
+    return error_response(exc if isinstance(exc, GatewayError) else Internal())
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:

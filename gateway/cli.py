@@ -16,6 +16,7 @@ from gateway.accounts.models import ORIGIN_KINDS, PLANS, PurgeMarker, Workspace
 from gateway.accounts.sqlite import SqliteAccountStore
 from gateway.accounts.store import AccountStore, WorkspaceExists
 from gateway.cache.keys import key_prefix
+from gateway.cache.results import ResultStore
 from gateway.settings import Settings, SettingsError, load_settings
 
 # Purge markers older than this are dropped: by then every memory tier entry they could cover has expired
@@ -173,8 +174,7 @@ def purge(settings: Settings, store: AccountStore, namespace: str, prefix: str) 
     if results is None:
         return 0
 
-    async def remove() -> int:
-        assert results is not None
+    async def remove(results: ResultStore) -> int:
         try:
             if prefix:
                 return await results.purge(key_prefix(namespace, "o", prefix))
@@ -182,7 +182,7 @@ def purge(settings: Settings, store: AccountStore, namespace: str, prefix: str) 
         finally:
             await results.aclose()
 
-    return asyncio.run(remove())
+    return asyncio.run(remove(results))
 
 
 DEMO_ROOT = Path(__file__).resolve().parent.parent / "config" / "demo" / "images"

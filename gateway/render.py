@@ -13,6 +13,9 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from transforms.options import Format, TransformOptions
+from transforms.pipeline import Limits, Output, run
+
 from gateway.cache.keys import cache_key
 from gateway.cache.memory import MemoryEntry, MemoryTier
 from gateway.cache.originals import OriginalsCache
@@ -22,8 +25,6 @@ from gateway.errors import GatewayError, Internal, from_transform_error
 from gateway.sources.base import Original
 from gateway.workers import TransformPool
 from transforms.errors import TransformError
-from transforms.options import Format, TransformOptions
-from transforms.pipeline import Limits, Output, run
 
 log = logging.getLogger("imgate.render")
 
@@ -88,30 +89,41 @@ class Renderer:
     async def _miss(self, key: str, request: RenderRequest) -> Rendered:
         now = time.time()
         if request.keep and self._results is not None:
-            stored = await self._stored(key)
+            stored = await self._stored(self._results, key)
             if stored is not None and stored.expires_at > now:
                 entry = MemoryEntry(
-                    stored.data, stored.content_type, etag_for(stored.data), stored.vary, now,
-                    stored.expires_at, request.max_age,
+                    stored.data,
+                    stored.content_type,
+                    etag_for(stored.data),
+                    stored.vary,
+                    now,
+                    stored.expires_at,
+                    request.max_age,
                 )
                 self._memory.put(key, entry)
                 return Rendered(entry, "store")
         original = await self._original(request)
         output = await self._transform(original, request)
         entry = MemoryEntry(
-            output.data, output.content_type, etag_for(output.data), request.vary, now,
-            now + request.max_age, request.max_age,
+            output.data,
+            output.content_type,
+            etag_for(output.data),
+            request.vary,
+            now,
+            now + request.max_age,
+            request.max_age,
         )
         if request.keep:
             self._memory.put(key, entry)
             if self._results is not None:
-                self._write_behind(key, CachedResult(entry.data, entry.content_type, entry.expires_at, entry.vary))
+                self._write_behind(
+                    self._results, key, CachedResult(entry.data, entry.content_type, entry.expires_at, entry.vary)
+                )
         return Rendered(entry, "miss")
 
-    async def _stored(self, key: str) -> CachedResult | None:
-        assert self._results is not None
+    async def _stored(self, results: ResultStore, key: str) -> CachedResult | None:
         try:
-            return await self._results.get(key)
+            return await results.get(key)
         except Exception:
             # A broken result store only costs a transform; the store reports itself on /_/health.
             log.warning("result store read failed", exc_info=True)
@@ -136,10 +148,7 @@ class Renderer:
             log.exception("transform failed")
             raise Internal() from None
 
-    def _write_behind(self, key: str, result: CachedResult) -> None:
-        assert self._results is not None
-        results = self._results
-
+    def _write_behind(self, results: ResultStore, key: str, result: CachedResult) -> None:
         async def write() -> None:
             try:
                 await results.put(key, result)

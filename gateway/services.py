@@ -6,6 +6,8 @@ import contextlib
 import logging
 from dataclasses import dataclass
 
+from transforms.pipeline import Limits
+
 from gateway.accounts.sqlite import SqliteAccountStore
 from gateway.accounts.store import AccountStore
 from gateway.cache.memory import MemoryTier
@@ -18,7 +20,6 @@ from gateway.sources.factory import SourceFactory
 from gateway.tenancy import Tenancy
 from gateway.workers import TransformPool
 from transforms import vips
-from transforms.pipeline import Limits
 
 log = logging.getLogger("imgate")
 

@@ -68,10 +68,22 @@ class Settings:
     result_s3_timeout: float = 0.5
 
     def __post_init__(self) -> None:
-        for name in ("port", "tenancy_ttl", "origin_connect_timeout", "origin_timeout", "max_source_bytes",
-                     "max_source_pixels", "max_output_side", "vips_concurrency", "transform_threads",
-                     "transform_queue", "memory_cache_mb", "originals_cache_mb", "result_store_max_mb",
-                     "result_s3_timeout"):
+        for name in (
+            "port",
+            "tenancy_ttl",
+            "origin_connect_timeout",
+            "origin_timeout",
+            "max_source_bytes",
+            "max_source_pixels",
+            "max_output_side",
+            "vips_concurrency",
+            "transform_threads",
+            "transform_queue",
+            "memory_cache_mb",
+            "originals_cache_mb",
+            "result_store_max_mb",
+            "result_s3_timeout",
+        ):
             _positive(name, getattr(self, name))
         if self.workers < 0:
             raise SettingsError("setting 'workers' must be 0 (one per core) or more")

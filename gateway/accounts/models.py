@@ -13,9 +13,7 @@ PLANS = ("free", "pro", "business")
 
 def validate_namespace(namespace: str) -> str:
     if not NAMESPACE_RE.fullmatch(namespace):
-        raise ValueError(
-            "namespace must be 2-63 characters of a-z, 0-9 and '-', starting with a letter or digit"
-        )
+        raise ValueError("namespace must be 2-63 characters of a-z, 0-9 and '-', starting with a letter or digit")
     return namespace
 
 

@@ -124,7 +124,8 @@ class SqliteAccountStore:
                 row = _to_row(stored)
                 assignments = ", ".join(f"{name} = :{name}" for name in row if name != "namespace")
                 self._db.execute(
-                    f"UPDATE workspaces SET {assignments} WHERE namespace = :namespace", row  # noqa: S608
+                    f"UPDATE workspaces SET {assignments} WHERE namespace = :namespace",
+                    row,  # noqa: S608
                 )
                 self._db.execute("COMMIT")
             except BaseException:

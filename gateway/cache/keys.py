@@ -41,12 +41,8 @@ def key_prefix(namespace: str, kind: str, source_key_prefix: str = "") -> str:
     return f"{namespace}/{kind}/{escaped}"
 
 
-def cache_key(
-    namespace: str, kind: str, source_key: str, source_identity: str, variant: str
-) -> str:
-    digest = hashlib.sha256(
-        "\x00".join((namespace, kind, source_identity, variant)).encode()
-    ).hexdigest()[:40]
+def cache_key(namespace: str, kind: str, source_key: str, source_identity: str, variant: str) -> str:
+    digest = hashlib.sha256("\x00".join((namespace, kind, source_identity, variant)).encode()).hexdigest()[:40]
     return f"{namespace}/{kind}/{escape_source_key(source_key)}/{digest}"
 
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
+from transforms.negotiate import choose_format
+from transforms.params import parse
 
 from gateway.errors import NotFound, ValidationError
 from gateway.render import RenderRequest
 from gateway.responses import image_response
 from gateway.services import Services
 from transforms.errors import InvalidParameter
-from transforms.negotiate import choose_format
-from transforms.params import parse
 
 # Parameters the gateway reads itself; the transform parser must not call them unknown.
 GATEWAY_PARAMETERS: frozenset[str] = frozenset()

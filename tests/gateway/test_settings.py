@@ -41,7 +41,7 @@ def test_invalid_setting_names_itself(environ: dict[str, str], named: str) -> No
 
 def test_unknown_key_in_file_is_refused(tmp_path: Path) -> None:
     config = tmp_path / "gateway.toml"
-    config.write_text('prot = 80\n')
+    config.write_text("prot = 80\n")
     with pytest.raises(SettingsError, match="prot"):
         load_settings(config_path=config, environ={})
 

@@ -1,0 +1,429 @@
+from __future__ import annotations
+
+import gzip
+import os
+import socket
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from gateway.errors import BlockedAddress, NotFound, OriginError, SourceTooLarge, Timeout, ValidationError
+from gateway.netguard import NetGuard
+from gateway.sources.base import FetchLimits
+from gateway.sources.fetching import MAX_REDIRECTS, fetch_url, new_session
+from gateway.sources.http import HttpSource
+from tests.gateway.origin_server import OriginServer, silent_listener
+
+pytestmark = pytest.mark.integration
+
+LIMITS = FetchLimits(max_bytes=64 * 1024, connect_timeout=2.0, total_timeout=5.0)
+QUICK = FetchLimits(max_bytes=64 * 1024, connect_timeout=0.3, total_timeout=0.3)
+TRUST_ORIGIN = NetGuard(["127.0.0.1/32"])
+JPEG = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 40 + b"\xff\xd9"
+REPO = Path(__file__).resolve().parents[2]
+CORPUS = REPO.parent / "shared" / "corpus"
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def origin() -> Iterator[OriginServer]:
+    with OriginServer() as server:
+        server.file("/images/a.jpg", JPEG, "image/jpeg; charset=binary")
+        yield server
+
+
+@pytest.fixture
+async def source(origin: OriginServer) -> AsyncIterator[HttpSource]:
+    source = HttpSource(origin.url("/images"), LIMITS, TRUST_ORIGIN)
+    yield source
+    await source.aclose()
+
+
+def assert_no_address(message: str) -> None:
+    assert "127.0.0" not in message and "169.254" not in message and "::1" not in message
+
+
+# -- fetching ------------------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_fetches_a_file_under_the_prefix(source: HttpSource, origin: OriginServer) -> None:
+    original = await source.fetch("a.jpg")
+    assert original.data == JPEG
+    assert original.content_type == "image/jpeg"
+    assert origin.requests == ["/images/a.jpg"]
+
+
+@pytest.mark.anyio
+async def test_fetches_a_real_photo_byte_for_byte(origin: OriginServer) -> None:
+    photo = CORPUS / "photo-kite.jpg"
+    if not photo.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"the corpus is missing: {photo}")
+        pytest.skip("the shared corpus is not next to this repository")
+    data = photo.read_bytes()
+    origin.file("/photos/kite.jpg", data, "image/jpeg", chunked=True)
+    source = HttpSource(origin.url("/photos/"), FetchLimits(len(data), 2.0, 10.0), TRUST_ORIGIN)
+    try:
+        assert (await source.fetch("kite.jpg")).data == data
+    finally:
+        await source.aclose()
+
+
+@pytest.mark.anyio
+async def test_reuses_one_session_across_fetches(source: HttpSource, origin: OriginServer) -> None:
+    await source.fetch("a.jpg")
+    first = source._client()
+    await source.fetch("a.jpg")
+    assert source._client() is first
+    assert origin.hits("/images/a.jpg") == 2
+
+
+def test_can_be_built_outside_an_event_loop() -> None:
+    # Sources are built from settings before the server's loop runs; the session must wait for it.
+    source = HttpSource("https://cdn.example.com/img", LIMITS, NetGuard())
+    assert source.prefix == "https://cdn.example.com/img/"
+
+
+@pytest.mark.anyio
+async def test_a_closed_source_refuses_to_fetch(origin: OriginServer) -> None:
+    source = HttpSource(origin.url("/images"), LIMITS, TRUST_ORIGIN)
+    await source.fetch("a.jpg")
+    session = source._client()
+    await source.aclose()
+    assert session.closed
+    with pytest.raises(RuntimeError):
+        await source.fetch("a.jpg")
+
+
+# -- keys and identity ---------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_keys_are_percent_encoded_per_segment(source: HttpSource, origin: OriginServer) -> None:
+    origin.file("/images/dir/a%20b%3Fc%23d%25e%5Cf.jpg", JPEG, "image/jpeg")
+    assert (await source.fetch("dir/a b?c#d%e\\f.jpg")).data == JPEG
+    assert origin.requests == ["/images/dir/a%20b%3Fc%23d%25e%5Cf.jpg"]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("key", ["..", "../secret", "a/../../secret", "./a.jpg", "a/.", ""])
+async def test_dot_segments_never_reach_the_origin(
+    source: HttpSource,
+    origin: OriginServer,
+    key: str,
+) -> None:
+    with pytest.raises(NotFound):
+        await source.fetch(key)
+    with pytest.raises(NotFound):
+        source.identity(key)
+    assert origin.requests == []
+
+
+@pytest.mark.anyio
+async def test_encoded_dots_stay_literal(source: HttpSource, origin: OriginServer) -> None:
+    with pytest.raises(NotFound):
+        await source.fetch("%2e%2e/secret")
+    assert origin.requests == ["/images/%252e%252e/secret"]
+
+
+@pytest.mark.anyio
+async def test_a_key_cannot_name_another_host(source: HttpSource, origin: OriginServer) -> None:
+    with pytest.raises(NotFound):
+        await source.fetch("//evil.example/x.jpg")
+    assert origin.requests == ["/images///evil.example/x.jpg"]
+
+
+def test_identity_is_the_full_url() -> None:
+    source = HttpSource("https://cdn.example.com/img", LIMITS, NetGuard())
+    assert source.identity("a b/c.jpg") == "http:https://cdn.example.com/img/a%20b/c.jpg"
+    other = HttpSource("https://cdn.example.com/other/", LIMITS, NetGuard())
+    assert other.identity("a b/c.jpg") != source.identity("a b/c.jpg")
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    [
+        "ftp://cdn.example.com/",
+        "file:///srv/images",
+        "/relative/path",
+        "https://user:secret@cdn.example.com/",
+        "https://cdn.example.com/img?token=abc",
+        "https://cdn.example.com/img#frag",
+        "https:///no-host",
+    ],
+)
+def test_refuses_prefixes_that_are_not_plain_http_folders(base_url: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        HttpSource(base_url, LIMITS, NetGuard())
+    assert "secret" not in str(caught.value)
+
+
+# -- origin answers ------------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("status", [404, 410])
+async def test_missing_at_the_origin_is_not_found(
+    source: HttpSource,
+    origin: OriginServer,
+    status: int,
+) -> None:
+    origin.status("/images/gone.jpg", status)
+    with pytest.raises(NotFound):
+        await source.fetch("gone.jpg")
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("status", [500, 503, 403, 401, 300, 304])
+async def test_other_statuses_are_origin_errors(
+    source: HttpSource,
+    origin: OriginServer,
+    status: int,
+) -> None:
+    origin.status("/images/bad.jpg", status)
+    with pytest.raises(OriginError) as caught:
+        await source.fetch("bad.jpg")
+    assert str(status) in caught.value.message
+    assert_no_address(caught.value.message)
+
+
+@pytest.mark.anyio
+async def test_a_closed_port_is_an_origin_error_without_the_address() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    source = HttpSource(f"http://127.0.0.1:{port}/", LIMITS, TRUST_ORIGIN)
+    try:
+        with pytest.raises(OriginError) as caught:
+            await source.fetch("a.jpg")
+    finally:
+        await source.aclose()
+    assert_no_address(caught.value.message)
+    assert str(port) not in caught.value.message
+
+
+# -- redirects -----------------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_follows_a_redirect_chain(source: HttpSource, origin: OriginServer) -> None:
+    origin.redirect("/images/r1.jpg", origin.url("/images/r2.jpg"), 301)
+    origin.redirect("/images/r2.jpg", "r3.jpg", 307)  # relative Location
+    origin.redirect("/images/r3.jpg", "/images/a.jpg", 308)
+    assert (await source.fetch("r1.jpg")).data == JPEG
+    assert origin.requests == ["/images/r1.jpg", "/images/r2.jpg", "/images/r3.jpg", "/images/a.jpg"]
+
+
+@pytest.mark.anyio
+async def test_follows_exactly_the_maximum_number_of_redirects(
+    source: HttpSource,
+    origin: OriginServer,
+) -> None:
+    for hop in range(MAX_REDIRECTS):
+        origin.redirect(f"/images/hop{hop}.jpg", f"/images/hop{hop + 1}.jpg")
+    origin.file(f"/images/hop{MAX_REDIRECTS}.jpg", JPEG)
+    assert (await source.fetch("hop0.jpg")).data == JPEG
+
+    origin.redirect(f"/images/hop{MAX_REDIRECTS}.jpg", "/images/a.jpg")
+    with pytest.raises(OriginError, match="too many"):
+        await source.fetch("hop0.jpg")
+
+
+@pytest.mark.anyio
+async def test_a_redirect_loop_stops(source: HttpSource, origin: OriginServer) -> None:
+    origin.redirect("/images/loop.jpg", "/images/loop.jpg")
+    with pytest.raises(OriginError, match="too many"):
+        await source.fetch("loop.jpg")
+    assert origin.hits("/images/loop.jpg") == MAX_REDIRECTS + 1
+
+
+@pytest.mark.anyio
+async def test_follows_a_redirect_to_another_trusted_port(source: HttpSource, origin: OriginServer) -> None:
+    with OriginServer() as other:
+        other.file("/elsewhere.jpg", b"other bytes", "image/png")
+        origin.redirect("/images/moved.jpg", other.url("/elsewhere.jpg"))
+        original = await source.fetch("moved.jpg")
+        assert original.data == b"other bytes"
+        assert original.content_type == "image/png"
+        assert other.hits("/elsewhere.jpg") == 1
+
+
+@pytest.mark.anyio
+async def test_a_redirect_to_an_untrusted_loopback_address_is_blocked(
+    source: HttpSource,
+    origin: OriginServer,
+) -> None:
+    # 127.0.0.2 answers on Linux loopback, but only 127.0.0.1/32 is trusted.
+    with OriginServer("127.0.0.2") as internal:
+        internal.file("/admin", b"secret")
+        origin.redirect("/images/evil.jpg", internal.url("/admin"))
+        with pytest.raises(BlockedAddress) as caught:
+            await source.fetch("evil.jpg")
+        assert internal.requests == []
+    assert_no_address(caught.value.message)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "location",
+    [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]:9/",
+        "http://[::ffff:169.254.169.254]/",
+        "http://2130706434:9/",
+        "http://0x7f.2:9/",
+        "http://127.2:9/",
+        "https://10.0.0.1/",
+        "http://0.0.0.0:9/",
+    ],
+)
+async def test_redirects_to_internal_addresses_are_blocked(
+    source: HttpSource, origin: OriginServer, location: str
+) -> None:
+    origin.redirect("/images/evil.jpg", location)
+    with pytest.raises(BlockedAddress) as caught:
+        await source.fetch("evil.jpg")
+    assert_no_address(caught.value.message)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("location", ["ftp://example.com/a.jpg", "file:///etc/passwd", "http://user:pw@x.example/"])
+async def test_redirects_to_other_schemes_or_credentials_are_refused(
+    source: HttpSource, origin: OriginServer, location: str
+) -> None:
+    origin.redirect("/images/odd.jpg", location)
+    with pytest.raises(OriginError, match="unusable"):
+        await source.fetch("odd.jpg")
+
+
+@pytest.mark.anyio
+async def test_a_redirect_without_location_is_an_origin_error(
+    source: HttpSource,
+    origin: OriginServer,
+) -> None:
+    async def no_location(request: web.Request) -> web.StreamResponse:
+        return web.Response(status=302)
+
+    origin.route("/images/nowhere.jpg", no_location)
+    with pytest.raises(OriginError):
+        await source.fetch("nowhere.jpg")
+
+
+# -- the guard at the first hop ------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_an_untrusting_guard_refuses_the_loopback_origin(origin: OriginServer) -> None:
+    source = HttpSource(origin.url("/images"), LIMITS, NetGuard())
+    try:
+        with pytest.raises(BlockedAddress):
+            await source.fetch("a.jpg")
+    finally:
+        await source.aclose()
+    assert origin.requests == []
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "host",
+    ["127.0.0.1", "[::1]", "2130706433", "0x7f.1", "127.1", "0177.0.0.1", "localhost"],
+)
+async def test_fetch_url_refuses_every_spelling_of_loopback(origin: OriginServer, host: str) -> None:
+    guard = NetGuard()
+    session = new_session(guard)
+    try:
+        with pytest.raises(BlockedAddress):
+            await fetch_url(session, f"http://{host}:{origin.port}/images/a.jpg", LIMITS, guard)
+    finally:
+        await session.close()
+    assert origin.requests == []
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("url", ["ftp://example.com/a.jpg", "http://user:pw@example.com/", "/a.jpg", "http://"])
+async def test_fetch_url_refuses_unusable_urls(url: str) -> None:
+    guard = NetGuard()
+    session = new_session(guard)
+    try:
+        with pytest.raises(ValidationError):
+            await fetch_url(session, url, LIMITS, guard)
+    finally:
+        await session.close()
+
+
+# -- time limits ---------------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_an_origin_that_never_answers_times_out(origin: OriginServer) -> None:
+    origin.stall_headers("/images/slow.jpg")
+    source = HttpSource(origin.url("/images"), QUICK, TRUST_ORIGIN)
+    try:
+        with pytest.raises(Timeout):
+            await source.fetch("slow.jpg")
+    finally:
+        await source.aclose()
+
+
+@pytest.mark.anyio
+async def test_an_origin_that_stops_mid_body_times_out(origin: OriginServer) -> None:
+    origin.stall_body("/images/half.jpg")
+    source = HttpSource(origin.url("/images"), QUICK, TRUST_ORIGIN)
+    try:
+        with pytest.raises(Timeout):
+            await source.fetch("half.jpg")
+    finally:
+        await source.aclose()
+
+
+@pytest.mark.anyio
+async def test_a_listener_that_never_reads_times_out() -> None:
+    with silent_listener() as port:
+        source = HttpSource(f"http://127.0.0.1:{port}/", QUICK, TRUST_ORIGIN)
+        try:
+            with pytest.raises(Timeout):
+                await source.fetch("a.jpg")
+        finally:
+            await source.aclose()
+
+
+# -- byte cap ------------------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+async def test_an_oversized_body_is_refused(source: HttpSource, origin: OriginServer, chunked: bool) -> None:
+    origin.file("/images/big.jpg", b"\0" * (LIMITS.max_bytes + 1), "image/jpeg", chunked=chunked)
+    with pytest.raises(SourceTooLarge):
+        await source.fetch("big.jpg")
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+async def test_a_body_exactly_at_the_cap_is_accepted(
+    source: HttpSource,
+    origin: OriginServer,
+    chunked: bool,
+) -> None:
+    origin.file("/images/full.jpg", b"\1" * LIMITS.max_bytes, "image/jpeg", chunked=chunked)
+    assert len((await source.fetch("full.jpg")).data) == LIMITS.max_bytes
+
+
+@pytest.mark.anyio
+async def test_the_cap_counts_decompressed_bytes(source: HttpSource, origin: OriginServer) -> None:
+    bomb = gzip.compress(b"\0" * (LIMITS.max_bytes * 16))
+    assert len(bomb) < LIMITS.max_bytes
+
+    async def gzipped(request: web.Request) -> web.StreamResponse:
+        return web.Response(body=bomb, headers={"Content-Encoding": "gzip", "Content-Type": "image/jpeg"})
+
+    origin.route("/images/bomb.jpg", gzipped)
+    with pytest.raises(SourceTooLarge):
+        await source.fetch("bomb.jpg")

@@ -1,0 +1,115 @@
+"""The gateway as a real server for integration tests (the HTTP origin is ``tests.gateway.origin_server``)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+
+from gateway.accounts.models import Workspace
+from gateway.accounts.sqlite import SqliteAccountStore
+
+REPO = Path(__file__).resolve().parent.parent.parent
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+class GatewayProcess:
+    """``imgate serve`` in a child process (Granian, as a user runs it), with its own data folder."""
+
+    def __init__(self, data_dir: Path, workers: int = 1, **settings: str) -> None:
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.env = {
+            **os.environ,
+            "IMGATE_DATA_DIR": str(data_dir),
+            "IMGATE_PORT": str(self.port),
+            "IMGATE_WORKERS": str(workers),
+            "IMGATE_TENANCY_TTL": "0.2",
+            **{f"IMGATE_{name.upper()}": value for name, value in settings.items()},
+        }
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log_path = data_dir / "gateway.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def add_workspace(self, workspace: Workspace) -> None:
+        store = SqliteAccountStore(self.data_dir / "imgate.sqlite3")
+        try:
+            if store.get_workspace(workspace.namespace) is None:
+                store.create_workspace(workspace)
+            else:
+                current = store.get_workspace(workspace.namespace)
+                assert current is not None
+                import dataclasses
+
+                store.update_workspace(dataclasses.replace(workspace, revision=current.revision))
+        finally:
+            store.close()
+
+    def start(self, timeout: float = 30.0) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gateway.cli", "serve"],
+            cwd=REPO,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gateway exited: {self.log_path.read_text()[-2000:]}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(self.url + "/_/health", timeout=1).status_code == 200:
+                    return
+            time.sleep(0.1)
+        raise RuntimeError(f"gateway did not start: {self.log_path.read_text()[-2000:]}")
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=5)
+        self.process = None
+
+    def __enter__(self) -> GatewayProcess:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+@contextlib.contextmanager
+def running(gateway: GatewayProcess) -> Iterator[GatewayProcess]:
+    gateway.start()
+    try:
+        yield gateway
+    finally:
+        gateway.stop()
