@@ -7,12 +7,16 @@ import logging
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Scope
 
 from gateway.accounts.store import AccountStore
+from gateway.cors import CORSMiddleware
 from gateway.errors import GatewayError, Internal, NotFound
+from gateway.policy import WorkspacePolicy
 from gateway.responses import error_response
 from gateway.routes.images import image
 from gateway.routes.ops import health
@@ -31,8 +35,18 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     return error_response(Internal())
 
 
-async def _reserved_not_found(request: Request) -> Response:
+async def _not_found(request: Request) -> Response:
     return error_response(NotFound())
+
+
+async def _workspace_policy(scope: Scope) -> WorkspacePolicy | None:
+    """The CORS layer's lookup: the namespace's compiled policy, or None for the gateway's own paths."""
+    path: str = scope.get("path", "")
+    if path.startswith("/_/") or path == "/_":
+        return None
+    namespace = path[1:].split("/", 1)[0]
+    tenant = await scope["app"].state.services.tenancy.get(namespace)
+    return tenant.policy if tenant is not None else None
 
 
 def create_app(settings: Settings | None = None, store: AccountStore | None = None) -> Starlette:
@@ -49,12 +63,15 @@ def create_app(settings: Settings | None = None, store: AccountStore | None = No
 
     routes = [
         Route("/_/health", health, methods=["GET"]),
-        Route("/_/{rest:path}", _reserved_not_found),
+        Route("/_/{rest:path}", _not_found),
         Route("/{ns}/{key:path}", image, methods=["GET"]),
+        # Anything else (a bare "/", "/{ns}" without a key) is a JSON 404, never a slash-adding redirect.
+        Route("/{rest:path}", _not_found),
     ]
     return Starlette(
         routes=routes,
         lifespan=lifespan,
+        middleware=[Middleware(CORSMiddleware, policy_for=_workspace_policy)],
         exception_handlers={GatewayError: _gateway_error, Exception: _unexpected},
     )
 

@@ -17,6 +17,7 @@ from gateway.accounts.sqlite import SqliteAccountStore
 from gateway.accounts.store import AccountStore, WorkspaceExists
 from gateway.cache.keys import key_prefix
 from gateway.cache.results import ResultStore
+from gateway.policy import WorkspacePolicy
 from gateway.settings import Settings, SettingsError, load_settings
 
 # Purge markers older than this are dropped: by then every memory tier entry they could cover has expired
@@ -109,7 +110,10 @@ def _apply(args: argparse.Namespace, workspace: Workspace) -> Workspace:
         value = getattr(args, arg, None)
         if value is not None:
             changes[field] = value
-    return dataclasses.replace(workspace, **changes)
+    updated = dataclasses.replace(workspace, **changes)
+    # Refuse a pattern that does not compile here, where the owner can fix it, not at request time.
+    WorkspacePolicy.compile(updated.allowed_origins, updated.allowed_sources, updated.allowed_capture_domains)
+    return updated
 
 
 def describe(workspace: Workspace) -> dict[str, Any]:

@@ -13,9 +13,6 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from transforms.options import Format, TransformOptions
-from transforms.pipeline import Limits, Output, run
-
 from gateway.cache.keys import cache_key
 from gateway.cache.memory import MemoryEntry, MemoryTier
 from gateway.cache.originals import OriginalsCache
@@ -25,10 +22,15 @@ from gateway.errors import GatewayError, Internal, from_transform_error
 from gateway.sources.base import Original
 from gateway.workers import TransformPool
 from transforms.errors import TransformError
+from transforms.options import Format, TransformOptions
+from transforms.pipeline import Limits, Output, run
 
 log = logging.getLogger("imgate.render")
 
 YEAR = 31_536_000
+
+
+FetchOriginal = Callable[[], Awaitable[Original]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +39,7 @@ class RenderRequest:
     kind: str  # "o" (workspace origin), "src" (external URL), "cap" (capture)
     source_key: str  # what purges match on: the origin key, or the normalised URL
     source_identity: str
-    fetch: Callable[[], Awaitable[Original]]
+    fetch: FetchOriginal
     options: TransformOptions
     chosen: Format | None
     vary: str  # "Accept" when the format was negotiated, else ""
@@ -50,7 +52,7 @@ class RenderRequest:
 @dataclass(frozen=True, slots=True)
 class Rendered:
     entry: MemoryEntry
-    tier: str  # "memory", "store" or "miss"
+    tier: str  # "memory", "store", "miss", or "coalesced" (waited for a concurrent identical request)
 
 
 def etag_for(data: bytes) -> str:
@@ -84,7 +86,10 @@ class Renderer:
             entry = self._memory.get(key)
             if entry is not None and entry.created_at > request.purged_after:
                 return Rendered(entry, "memory")
-        return await self._flights.run(key, lambda: self._miss(key, request))
+        joining = key in self._flights
+        rendered = await self._flights.run(key, lambda: self._miss(key, request))
+        # A request that joined another's flight did no work of its own: say so (it is a hit for the metrics).
+        return Rendered(rendered.entry, "coalesced") if joining else rendered
 
     async def _miss(self, key: str, request: RenderRequest) -> Rendered:
         now = time.time()

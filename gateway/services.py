@@ -6,8 +6,6 @@ import contextlib
 import logging
 from dataclasses import dataclass
 
-from transforms.pipeline import Limits
-
 from gateway.accounts.sqlite import SqliteAccountStore
 from gateway.accounts.store import AccountStore
 from gateway.cache.memory import MemoryTier
@@ -16,10 +14,12 @@ from gateway.cache.results import ResultStore
 from gateway.netguard import NetGuard
 from gateway.render import Renderer
 from gateway.settings import Settings
+from gateway.sources.external import ExternalFetcher
 from gateway.sources.factory import SourceFactory
 from gateway.tenancy import Tenancy
 from gateway.workers import TransformPool
 from transforms import vips
+from transforms.pipeline import Limits
 
 log = logging.getLogger("imgate")
 
@@ -35,6 +35,7 @@ class Services:
     renderer: Renderer
     results: ResultStore | None
     pool: TransformPool
+    external: ExternalFetcher
 
     async def health(self) -> dict[str, bool | None]:
         results_ok: bool | None = None
@@ -48,6 +49,7 @@ class Services:
     async def aclose(self) -> None:
         await self.renderer.drain()
         await self.tenancy.aclose()
+        await self.external.aclose()
         if self.results is not None:
             with contextlib.suppress(Exception):
                 await self.results.aclose()
@@ -83,4 +85,5 @@ def build_services(settings: Settings, store: AccountStore | None = None) -> Ser
         limits,
     )
     tenancy = Tenancy(store, factory.build, settings.tenancy_ttl)
-    return Services(settings, store, guard, tenancy, renderer, results, pool)
+    external = ExternalFetcher(factory.limits, guard)
+    return Services(settings, store, guard, tenancy, renderer, results, pool, external)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from gateway.accounts.models import Workspace
 from gateway.accounts.store import AccountStore
 from gateway.cache.singleflight import SingleFlight
+from gateway.policy import InvalidPattern, WorkspacePolicy
 from gateway.sources.base import Source
 
 log = logging.getLogger("imgate.tenancy")
@@ -25,10 +26,26 @@ log = logging.getLogger("imgate.tenancy")
 _RETIRE_AFTER = 30.0
 
 
+# Refuses every cross-origin request, external source and capture: what a workspace whose stored patterns
+# no longer compile gets, rather than an accidental "allow all".
+_DENY_ALL = WorkspacePolicy.compile((), (), ())
+
+
 @dataclass(slots=True)
 class Tenant:
     workspace: Workspace
     source: Source | None
+    policy: WorkspacePolicy
+
+
+def compile_policy(workspace: Workspace) -> WorkspacePolicy:
+    try:
+        return WorkspacePolicy.compile(
+            workspace.allowed_origins, workspace.allowed_sources, workspace.allowed_capture_domains
+        )
+    except InvalidPattern:
+        log.error("workspace %s has an invalid allowlist pattern; denying all until fixed", workspace.namespace)
+        return _DENY_ALL
 
 
 SourceBuilder = Callable[[Workspace], Source | None]
@@ -59,7 +76,7 @@ class Tenancy:
         elif old is not None and old.workspace.revision == workspace.revision:
             tenant = old
         else:
-            tenant = Tenant(workspace, self._build_source(workspace))
+            tenant = Tenant(workspace, self._build_source(workspace), compile_policy(workspace))
         if old is not None and old is not tenant and old.source is not None:
             self._retire(old.source)
         self._entries[namespace] = (tenant, time.monotonic() + self._ttl)

@@ -122,11 +122,10 @@ class SqliteAccountStore:
                     workspace, revision=int(current["revision"]) + 1, created_at=float(current["created_at"])
                 )
                 row = _to_row(stored)
+                # Column names come from the dataclass, never from input; values are bound parameters.
                 assignments = ", ".join(f"{name} = :{name}" for name in row if name != "namespace")
-                self._db.execute(
-                    f"UPDATE workspaces SET {assignments} WHERE namespace = :namespace",
-                    row,  # noqa: S608
-                )
+                statement = f"UPDATE workspaces SET {assignments} WHERE namespace = :namespace"  # noqa: S608
+                self._db.execute(statement, row)
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")

@@ -34,5 +34,8 @@ class SingleFlight(Generic[T]):
         finally:
             del self._inflight[key]
 
+    def __contains__(self, key: str) -> bool:
+        return key in self._inflight
+
     def __len__(self) -> int:
         return len(self._inflight)
