@@ -5,20 +5,26 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import getpass
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from gateway.accounts.keyring import secret_box
 from gateway.accounts.models import ORIGIN_KINDS, PLANS, PurgeMarker, Workspace
+from gateway.accounts.secrets import SecretBox
 from gateway.accounts.sqlite import SqliteAccountStore
 from gateway.accounts.store import AccountStore, WorkspaceExists
 from gateway.cache.keys import key_prefix
 from gateway.cache.results import ResultStore
+from gateway.errors import GatewayError
 from gateway.policy import WorkspacePolicy
 from gateway.settings import Settings, SettingsError, load_settings
+from gateway.sources.base import Source
 
 # Purge markers older than this are dropped: by then every memory tier entry they could cover has expired
 # or been evicted many times over, and a stale marker only costs a transform.
@@ -33,6 +39,15 @@ def _origin_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--origin", choices=ORIGIN_KINDS, help="kind of storage holding the originals")
     parser.add_argument("--root", help="local: folder of the originals")
     parser.add_argument("--base-url", help="http: URL prefix the image key is appended to")
+    parser.add_argument("--bucket", help="s3: bucket name")
+    parser.add_argument("--prefix", help="s3: key prefix inside the bucket (a folder)")
+    parser.add_argument("--region", help="s3: region (R2: auto)")
+    parser.add_argument("--endpoint", help="s3: endpoint URL for R2, MinIO and other S3-compatible stores")
+    parser.add_argument("--addressing-style", choices=("auto", "path", "virtual"), help="s3: URL style")
+    parser.add_argument(
+        "--access-key-id",
+        help=f"s3: access key id; the secret is read from ${SECRET_ENV} or prompted for, never from arguments",
+    )
     parser.add_argument("--allowed-origins", type=_csv, help="CORS origins, comma-separated ('*' = any)")
     parser.add_argument("--allowed-sources", type=_csv, help="hosts allowed for ?src=, comma-separated")
     parser.add_argument("--capture-domains", type=_csv, help="hosts allowed for ?capture=, comma-separated")
@@ -63,6 +78,9 @@ def _build_parser() -> argparse.ArgumentParser:
     state = update.add_mutually_exclusive_group()
     state.add_argument("--activate", dest="active", action="store_const", const=True)
     state.add_argument("--deactivate", dest="active", action="store_const", const=False)
+    check = ws_commands.add_parser("check", help="fetch one key from the origin and say what is wrong, if anything")
+    check.add_argument("namespace")
+    check.add_argument("--key", help="the key to read (s3: default, the first object under the prefix)")
     delete = ws_commands.add_parser("delete")
     delete.add_argument("namespace")
 
@@ -72,6 +90,46 @@ def _build_parser() -> argparse.ArgumentParser:
     purge.add_argument("namespace")
     purge.add_argument("prefix", nargs="?", default="")
     return parser
+
+
+SECRET_ENV = "IMGATE_ORIGIN_SECRET_ACCESS_KEY"  # noqa: S105 - the variable name, not a secret
+_S3_FIELDS = (
+    ("bucket", "bucket"),
+    ("prefix", "prefix"),
+    ("region", "region"),
+    ("endpoint", "endpoint_url"),
+    ("addressing_style", "addressing_style"),
+    ("access_key_id", "access_key_id"),
+)
+
+
+def _read_secret() -> str:
+    secret = os.environ.get(SECRET_ENV)
+    if secret:
+        return secret
+    if not sys.stdin.isatty():
+        raise SystemExit(f"error: set {SECRET_ENV} to give the secret access key (it is never read from arguments)")
+    return getpass.getpass("secret access key: ")
+
+
+def _s3_origin(args: argparse.Namespace, origin: dict[str, str]) -> dict[str, str]:
+    for arg, field in _S3_FIELDS:
+        value = getattr(args, arg, None)
+        if value is not None:
+            if value:
+                origin[field] = value
+            else:
+                origin.pop(field, None)
+    if "bucket" not in origin:
+        raise SystemExit("error: --bucket is required for an s3 origin")
+    from gateway.sources.s3 import S3OriginSettings
+
+    try:
+        # Shape check only: the real secret is sealed separately and never passes through here.
+        S3OriginSettings.from_origin(origin, "placeholder" if origin.get("access_key_id") else None)
+    except ValueError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    return origin
 
 
 def _origin_from_args(args: argparse.Namespace, current: Workspace | None) -> tuple[str, dict[str, str]]:
@@ -91,14 +149,21 @@ def _origin_from_args(args: argparse.Namespace, current: Workspace | None) -> tu
             origin = {"base_url": args.base_url}
         if "base_url" not in origin:
             raise SystemExit("error: --base-url is required for an http origin")
+    elif kind == "s3":
+        origin = _s3_origin(args, origin)
     elif kind == "none":
         origin = {}
     return kind, origin
 
 
-def _apply(args: argparse.Namespace, workspace: Workspace) -> Workspace:
+def _apply(args: argparse.Namespace, workspace: Workspace, secrets: SecretBox) -> Workspace:
     kind, origin = _origin_from_args(args, workspace)
     changes: dict[str, Any] = {"origin_kind": kind, "origin": origin}
+    if kind != "s3":
+        changes["origin_secret_sealed"] = ""
+    elif getattr(args, "access_key_id", None):
+        # A new access key always comes with its secret; sealed here, it is never stored or shown in clear.
+        changes["origin_secret_sealed"] = secrets.seal(_read_secret())
     for arg, field in (
         ("allowed_origins", "allowed_origins"),
         ("allowed_sources", "allowed_sources"),
@@ -132,14 +197,14 @@ def describe(workspace: Workspace) -> dict[str, Any]:
     }
 
 
-def _workspace_command(args: argparse.Namespace, store: AccountStore) -> int:
+def _workspace_command(args: argparse.Namespace, store: AccountStore, settings: Settings) -> int:
     if args.action == "list":
         for ws in store.list_workspaces():
             print(f"{ws.namespace}\t{'active' if ws.active else 'inactive'}\t{ws.origin_kind}\t{ws.plan}")
         return 0
     if args.action == "create":
         try:
-            workspace = _apply(args, Workspace(namespace=args.namespace))
+            workspace = _apply(args, Workspace(namespace=args.namespace), secret_box(settings))
         except ValueError as exc:
             raise SystemExit(f"error: {exc}") from None
         try:
@@ -155,13 +220,56 @@ def _workspace_command(args: argparse.Namespace, store: AccountStore) -> int:
         print(json.dumps(describe(current), indent=2))
     elif args.action == "update":
         try:
-            updated = store.update_workspace(_apply(args, current))
+            updated = store.update_workspace(_apply(args, current, secret_box(settings)))
         except ValueError as exc:
             raise SystemExit(f"error: {exc}") from None
         print(json.dumps(describe(updated), indent=2))
+    elif args.action == "check":
+        return check_origin(settings, current, args.key)
     elif args.action == "delete":
         store.delete_workspace(args.namespace)
         print(f"deleted {args.namespace}")
+    return 0
+
+
+def check_origin(settings: Settings, workspace: Workspace, key: str | None) -> int:
+    """Plain words on whether the origin works: the operator's first stop when images fail."""
+    from gateway.netguard import NetGuard
+    from gateway.sources.factory import SourceFactory
+
+    guard = NetGuard(settings.trusted_networks)
+    secrets = secret_box(settings)
+    if workspace.origin_kind == "s3":
+        from gateway.sources.s3 import S3OriginSettings
+        from gateway.sources.s3check import diagnose
+
+        secret = secrets.open(workspace.origin_secret_sealed) if workspace.origin_secret_sealed else None
+        diagnosis = asyncio.run(diagnose(S3OriginSettings.from_origin(workspace.origin, secret), key, guard=guard))
+        for warning in diagnosis.warnings:
+            print(f"warning: {warning}")
+        print(("ok: " if diagnosis.ok else "problem: ") + diagnosis.message)
+        return 0 if diagnosis.ok else 1
+    source = SourceFactory(settings, guard, secrets).build(workspace)
+    if source is None:
+        print("problem: the workspace has no origin configured")
+        return 1
+    if not key:
+        print("problem: give --key to read one image from this origin")
+        return 1
+
+    async def fetch(source: Source, key: str) -> int:
+        try:
+            original = await source.fetch(key)
+        finally:
+            await source.aclose()
+        return len(original.data)
+
+    try:
+        size = asyncio.run(fetch(source, key))
+    except GatewayError as exc:
+        print(f"problem: {exc.code}: {exc.message}")
+        return 1
+    print(f"ok: read {key} ({size} bytes)")
     return 0
 
 
@@ -243,8 +351,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"imgate: invalid settings: {exc}", file=sys.stderr)
         return 2
     if args.command == "serve":
-        import os
-
         # Worker processes re-read settings from the environment: pass the CLI overrides through it.
         for name, value in overrides.items():
             os.environ["IMGATE_" + name.upper()] = str(value)
@@ -253,7 +359,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     store = SqliteAccountStore(settings.database_path)
     try:
         if args.command == "workspace":
-            return _workspace_command(args, store)
+            return _workspace_command(args, store, settings)
         if args.command == "demo":
             seed_demo(settings, store)
             return 0

@@ -135,11 +135,14 @@ class Renderer:
             return None
 
     async def _original(self, request: RenderRequest) -> Original:
-        original = self._originals.get(request.source_identity) if request.keep else None
+        # Per workspace: two workspaces naming the same bucket object may hold different credentials, and
+        # one must never be served bytes that only the other could fetch.
+        cache_id = f"{request.namespace}\x00{request.source_identity}"
+        original = self._originals.get(cache_id) if request.keep else None
         if original is None:
             original = await request.fetch()
             if request.keep:
-                self._originals.put(request.source_identity, original)
+                self._originals.put(cache_id, original)
         return original
 
     async def _transform(self, original: Original, request: RenderRequest) -> Output:

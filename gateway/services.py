@@ -6,6 +6,7 @@ import contextlib
 import logging
 from dataclasses import dataclass
 
+from gateway.accounts.keyring import secret_box
 from gateway.accounts.sqlite import SqliteAccountStore
 from gateway.accounts.store import AccountStore
 from gateway.cache.memory import MemoryTier
@@ -73,7 +74,7 @@ def build_services(settings: Settings, store: AccountStore | None = None) -> Ser
     vips.configure(concurrency=settings.vips_concurrency)
     store = store or SqliteAccountStore(settings.database_path)
     guard = NetGuard(settings.trusted_networks)
-    factory = SourceFactory(settings, guard)
+    factory = SourceFactory(settings, guard, secret_box(settings))
     results = build_result_store(settings)
     pool = TransformPool(settings.transform_threads, settings.transform_queue)
     limits = Limits(max_pixels=settings.max_source_pixels, max_output_side=settings.max_output_side)

@@ -46,6 +46,7 @@ class Settings:
     origin_connect_timeout: float = 3.0
     origin_timeout: float = 15.0
     max_source_bytes: int = 50 * 1024 * 1024
+    s3_default_credentials: bool = False
     # imaging
     max_source_pixels: int = 60_000_000
     max_output_side: int = 8192

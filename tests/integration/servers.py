@@ -41,7 +41,8 @@ class GatewayProcess:
             **{f"IMGATE_{name.upper()}": value for name, value in settings.items()},
         }
         self.process: subprocess.Popen[bytes] | None = None
-        self.log_path = data_dir / "gateway.log"
+        # Per port: several gateways may share one data folder (one account store, like nodes sharing one).
+        self.log_path = data_dir / f"gateway-{self.port}.log"
 
     @property
     def url(self) -> str:

@@ -290,8 +290,16 @@ def raw_get(base: str, path: str) -> tuple[int, bytes]:
 
 @pytest.mark.parametrize(
     "key",
-    ["../README.md", "..%2FREADME.md", "%2e%2e/README.md", "%2E%2E%2F%2E%2E%2Fpyproject.toml", "photo-kite.jpg/../../x",
-     "/etc/passwd", "..\\README.md", "%00photo-kite.jpg"],
+    [
+        "../README.md",
+        "..%2FREADME.md",
+        "%2e%2e/README.md",
+        "%2E%2E%2F%2E%2E%2Fpyproject.toml",
+        "photo-kite.jpg/../../x",
+        "/etc/passwd",
+        "..\\README.md",
+        "%00photo-kite.jpg",
+    ],
 )
 def test_local_folder_keys_cannot_leave_the_folder(gateway: str, key: str) -> None:
     assert decode(get(f"{gateway}/demo/photo-kite.jpg?w=80&fm=png")).width == 80
