@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import httpx
@@ -29,7 +29,10 @@ def free_port(host: str = "127.0.0.1") -> int:
 class GatewayProcess:
     """``imgate serve`` in a child process (Granian, as a user runs it), with its own data folder."""
 
-    def __init__(self, data_dir: Path, workers: int = 1, **settings: str) -> None:
+    def __init__(
+        self, data_dir: Path, *, workers: int = 1, settings: Mapping[str, str] | None = None, **more: str
+    ) -> None:
+        settings = {**(settings or {}), **more}
         self.data_dir = data_dir
         self.port = free_port()
         self.env = {

@@ -219,7 +219,7 @@ def test_two_nodes_share_the_s3_result_store(tmp_path: Path, images_dir: Path, r
     data = tmp_path / "nodes"
     assert imgate(data, "workspace", "create", "demo", "--origin", "local", "--root", str(images_dir)).returncode == 0
     env = {f"IMGATE_{k.upper()}": v for k, v in shared.items()}
-    with GatewayProcess(data, **shared) as a, GatewayProcess(data, **shared) as b:
+    with GatewayProcess(data, settings=shared) as a, GatewayProcess(data, settings=shared) as b:
         url = "/demo/photo-kite.jpg?w=77&fm=webp"
         assert httpx.get(a.url + url, timeout=20).headers["x-imgate-cache"] == "miss"
         wait_for(lambda: httpx.get(b.url + url, timeout=20).headers["x-imgate-cache"] in ("store", "memory"))

@@ -1,0 +1,50 @@
+"""Step 1: what is this, and may we decode it? Sniff the format, read only the header, check the budget.
+
+libvips opens images lazily: ``new_from_buffer`` parses the header and decodes no pixel, so a
+50000x50000 PNG of a few hundred kilobytes is refused here in about a millisecond.
+"""
+
+from __future__ import annotations
+
+import pyvips
+
+from transforms.errors import ImageTooLarge, UnsupportedImage
+from transforms.sniff import sniff
+from transforms.steps.context import Context, SourceInfo
+from transforms.steps.icc import describes_srgb
+from transforms.vips import FAIL_ON
+
+
+def read_header(ctx: Context) -> None:
+    source_format = sniff(ctx.original)
+    try:
+        header = pyvips.Image.new_from_buffer(ctx.original, "", access="sequential", fail_on=FAIL_ON)
+    except pyvips.Error as exc:
+        raise UnsupportedImage("the source could not be read as an image") from exc
+    limits = ctx.limits
+    if max(header.width, header.height) > limits.max_input_side:
+        raise ImageTooLarge(f"the image is wider or taller than {limits.max_input_side} pixels")
+    if header.width * header.height > limits.max_pixels:
+        raise ImageTooLarge(f"the image has more than {limits.max_pixels:,} pixels")
+    ctx.source = SourceInfo(
+        format=source_format,
+        width=header.width,
+        height=header.height,
+        orientation=_orientation(header),
+        has_alpha=bool(header.hasalpha()),
+        foreign_profile=_foreign_profile(header),
+    )
+
+
+def _orientation(header: pyvips.Image) -> int:
+    if not header.get_typeof("orientation"):
+        return 1
+    value = header.get("orientation")
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+def _foreign_profile(header: pyvips.Image) -> bool:
+    if not header.get_typeof("icc-profile-data"):
+        return False
+    profile = header.get("icc-profile-data")
+    return not (isinstance(profile, bytes) and describes_srgb(profile))
