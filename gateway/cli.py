@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from gateway import cli_marks
 from gateway.accounts.keyring import secret_box
 from gateway.accounts.models import ORIGIN_KINDS, PLANS, PurgeMarker, Workspace
 from gateway.accounts.secrets import SecretBox
@@ -84,6 +85,7 @@ def _build_parser() -> argparse.ArgumentParser:
     delete = ws_commands.add_parser("delete")
     delete.add_argument("namespace")
 
+    cli_marks.register(commands)
     commands.add_parser("demo", help="create or refresh the demo workspace and print example URLs")
 
     purge = commands.add_parser("purge", help="drop cached outputs of a workspace, or of a key prefix in it")
@@ -360,6 +362,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "workspace":
             return _workspace_command(args, store, settings)
+        if args.command in ("mark", "rule"):
+            return cli_marks.run(args, store)
         if args.command == "demo":
             seed_demo(settings, store)
             return 0

@@ -19,6 +19,7 @@ from gateway.cache.originals import OriginalsCache
 from gateway.cache.results import CachedResult, ResultStore
 from gateway.cache.singleflight import SingleFlight
 from gateway.errors import GatewayError, Internal, from_transform_error
+from gateway.marks import ResolvedMark
 from gateway.sources.base import Original
 from gateway.workers import TransformPool
 from transforms.errors import TransformError
@@ -47,6 +48,7 @@ class RenderRequest:
     purged_after: float = 0.0
     # 0 = deliver and keep nothing (captures with retention 0).
     keep: bool = True
+    mark: ResolvedMark | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +79,8 @@ class Renderer:
         self._writes: set[asyncio.Task[None]] = set()
 
     def key_for(self, request: RenderRequest) -> str:
-        variant = f"{request.options.canonical()}|fm={request.chosen or 'source'}"
+        mark = request.mark.version if request.mark else ""
+        variant = f"{request.options.canonical()}|fm={request.chosen or 'source'}|mark={mark}"
         return cache_key(request.namespace, request.kind, request.source_key, request.source_identity, variant)
 
     async def render(self, request: RenderRequest) -> Rendered:
@@ -147,7 +150,10 @@ class Renderer:
 
     async def _transform(self, original: Original, request: RenderRequest) -> Output:
         try:
-            return await self._pool.run(lambda: run(original.data, request.options, request.chosen, self._limits))
+            mark = request.mark.spec if request.mark else None
+            return await self._pool.run(
+                lambda: run(original.data, request.options, request.chosen, self._limits, mark=mark)
+            )
         except GatewayError:
             raise
         except TransformError as exc:

@@ -12,6 +12,7 @@ from gateway.accounts.store import AccountStore
 from gateway.cache.memory import MemoryTier
 from gateway.cache.originals import OriginalsCache
 from gateway.cache.results import ResultStore
+from gateway.marks import MarkResolver
 from gateway.netguard import NetGuard
 from gateway.render import Renderer
 from gateway.settings import Settings
@@ -37,6 +38,7 @@ class Services:
     results: ResultStore | None
     pool: TransformPool
     external: ExternalFetcher
+    marks: MarkResolver
 
     async def health(self) -> dict[str, bool | None]:
         results_ok: bool | None = None
@@ -87,4 +89,4 @@ def build_services(settings: Settings, store: AccountStore | None = None) -> Ser
     )
     tenancy = Tenancy(store, factory.build, settings.tenancy_ttl)
     external = ExternalFetcher(factory.limits, guard)
-    return Services(settings, store, guard, tenancy, renderer, results, pool, external)
+    return Services(settings, store, guard, tenancy, renderer, results, pool, external, MarkResolver())

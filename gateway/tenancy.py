@@ -12,12 +12,13 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
-from gateway.accounts.models import Workspace
+from gateway.accounts.models import MarkPreset, Workspace
 from gateway.accounts.store import AccountStore
 from gateway.cache.singleflight import SingleFlight
+from gateway.markrules import CompiledRule, compile_rules, unusable_rules
 from gateway.policy import InvalidPattern, WorkspacePolicy
 from gateway.sources.base import Source
 
@@ -36,6 +37,8 @@ class Tenant:
     workspace: Workspace
     source: Source | None
     policy: WorkspacePolicy
+    marks: Mapping[str, MarkPreset] = field(default_factory=dict)
+    rules: tuple[CompiledRule, ...] = ()
 
 
 def compile_policy(workspace: Workspace) -> WorkspacePolicy:
@@ -76,11 +79,23 @@ class Tenancy:
         elif old is not None and old.workspace.revision == workspace.revision:
             tenant = old
         else:
-            tenant = Tenant(workspace, self._build_source(workspace), compile_policy(workspace))
+            marks, rules = await asyncio.to_thread(self._marks_and_rules, workspace.namespace)
+            tenant = Tenant(workspace, self._build_source(workspace), compile_policy(workspace), marks, rules)
         if old is not None and old is not tenant and old.source is not None:
             self._retire(old.source)
         self._entries[namespace] = (tenant, time.monotonic() + self._ttl)
         return tenant
+
+    def _marks_and_rules(self, namespace: str) -> tuple[dict[str, MarkPreset], tuple[CompiledRule, ...]]:
+        marks = {mark.name: mark for mark in self._store.list_marks(namespace)}
+        try:
+            rules = compile_rules(self._store.list_rules(namespace))
+        except ValueError:
+            # Stored patterns are validated when saved; if one still fails, fail closed: every image of the
+            # workspace is refused (502) rather than served without a mark the owner requires.
+            log.error("workspace %s has an auto-apply rule that does not compile", namespace)
+            rules = (unusable_rules(namespace),)
+        return marks, rules
 
     def _retire(self, source: Source) -> None:
         async def close_later() -> None:

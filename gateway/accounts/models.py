@@ -62,3 +62,60 @@ class Workspace:
             if source_key.startswith(marker.prefix) and marker.at > latest:
                 latest = marker.at
         return latest
+
+
+MARK_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+MARK_KINDS = ("image", "text")
+
+
+@dataclass(frozen=True, slots=True)
+class MarkPreset:
+    """A named watermark of a workspace: an image (a key in the workspace's origin, or uploaded bytes) or text.
+
+    Placement fields use the URL overrides' vocabulary (``mark-align`` …) and are validated by the same parsers.
+    """
+
+    namespace: str
+    name: str
+    kind: str = "image"
+    image_key: str = ""
+    image_data: bytes = field(default=b"", repr=False)
+    text: str = ""
+    font: str = "sans"
+    font_size: int = 32
+    color: str = "ffffff"
+    background: str = ""
+    align: str = "bottom,right"
+    alpha: int = 100
+    scale: float | None = None
+    pad: int = 10
+    w: int | None = None
+    h: int | None = None
+    tile: bool = False
+    updated_at: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not MARK_NAME_RE.fullmatch(self.name) or self.name == "none":
+            raise ValueError("mark name must be 1-63 characters of a-z, 0-9, '-' and '_' (and not 'none')")
+        if self.kind not in MARK_KINDS:
+            raise ValueError("mark kind must be image or text")
+        if self.kind == "image" and not (self.image_key or self.image_data):
+            raise ValueError("an image mark needs an image key in the origin or an uploaded image")
+        if self.kind == "text" and not self.text:
+            raise ValueError("a text mark needs text")
+
+
+@dataclass(frozen=True, slots=True)
+class MarkRule:
+    """Stamp ``preset`` on every output whose source matches; the first matching rule (lowest position) wins."""
+
+    namespace: str
+    rule_id: int
+    position: int
+    preset: str
+    key_patterns: tuple[str, ...] = ()
+    src_host_patterns: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not (self.key_patterns or self.src_host_patterns):
+            raise ValueError("a rule needs at least one key pattern or external source host pattern")

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from gateway.accounts.models import PurgeMarker, Workspace
+from gateway.accounts.models import MarkPreset, MarkRule, PurgeMarker, Workspace
 from gateway.accounts.store import WorkspaceExists, WorkspaceMissing
 
 # Append only: a released migration is never edited; the index + 1 is the schema version it produces.
@@ -31,6 +31,25 @@ MIGRATIONS: tuple[str, ...] = (
         created_at REAL NOT NULL,
         revision INTEGER NOT NULL
     );
+    """,
+    """
+    CREATE TABLE marks (
+        namespace TEXT NOT NULL REFERENCES workspaces(namespace) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        settings TEXT NOT NULL,
+        image_data BLOB NOT NULL,
+        updated_at REAL NOT NULL,
+        PRIMARY KEY (namespace, name)
+    );
+    CREATE TABLE mark_rules (
+        rule_id INTEGER PRIMARY KEY AUTOINCREMENT,
+        namespace TEXT NOT NULL REFERENCES workspaces(namespace) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        preset TEXT NOT NULL,
+        key_patterns TEXT NOT NULL,
+        src_host_patterns TEXT NOT NULL
+    );
+    CREATE INDEX mark_rules_by_namespace ON mark_rules (namespace, position);
     """,
 )
 
@@ -57,6 +76,28 @@ def _from_row(row: sqlite3.Row) -> Workspace:
     return Workspace(**data)
 
 
+def _mark_from_row(row: sqlite3.Row) -> MarkPreset:
+    settings = json.loads(row["settings"])
+    return MarkPreset(
+        namespace=row["namespace"],
+        name=row["name"],
+        image_data=bytes(row["image_data"]),
+        updated_at=float(row["updated_at"]),
+        **settings,
+    )
+
+
+def _rule_from_row(row: sqlite3.Row) -> MarkRule:
+    return MarkRule(
+        namespace=row["namespace"],
+        rule_id=int(row["rule_id"]),
+        position=int(row["position"]),
+        preset=row["preset"],
+        key_patterns=tuple(json.loads(row["key_patterns"])),
+        src_host_patterns=tuple(json.loads(row["src_host_patterns"])),
+    )
+
+
 class SqliteAccountStore:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -67,6 +108,7 @@ class SqliteAccountStore:
         with self._lock:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA busy_timeout=5000")
+            self._db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
 
     def _migrate(self) -> None:
@@ -136,6 +178,115 @@ class SqliteAccountStore:
         with self._lock:
             cursor = self._db.execute("DELETE FROM workspaces WHERE namespace = ?", (namespace,))
         return cursor.rowcount > 0
+
+    # -- marks and rules ------------------------------------------------------------------------
+
+    def _touch(self, namespace: str) -> None:
+        """Bump the workspace's revision so every tenancy cache reloads its marks and rules."""
+        cursor = self._db.execute("UPDATE workspaces SET revision = revision + 1 WHERE namespace = ?", (namespace,))
+        if cursor.rowcount == 0:
+            raise WorkspaceMissing(namespace)
+
+    def _write(self, namespace: str, *statements: tuple[str, tuple[Any, ...]]) -> None:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for sql, args in statements:
+                    self._db.execute(sql, args)
+                self._touch(namespace)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def list_marks(self, namespace: str) -> list[MarkPreset]:
+        with self._lock:
+            rows = self._db.execute("SELECT * FROM marks WHERE namespace = ? ORDER BY name", (namespace,)).fetchall()
+        return [_mark_from_row(row) for row in rows]
+
+    def put_mark(self, mark: MarkPreset) -> MarkPreset:
+        stored = dataclasses.replace(mark, updated_at=time.time())
+        settings = {
+            f.name: getattr(stored, f.name)
+            for f in dataclasses.fields(MarkPreset)
+            if f.name not in ("namespace", "name", "image_data", "updated_at")
+        }
+        self._write(
+            mark.namespace,
+            (
+                "INSERT OR REPLACE INTO marks (namespace, name, settings, image_data, updated_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (mark.namespace, mark.name, json.dumps(settings, sort_keys=True), stored.image_data, stored.updated_at),
+            ),
+        )
+        return stored
+
+    def delete_mark(self, namespace: str, name: str) -> bool:
+        if any(rule.preset == name for rule in self.list_rules(namespace)):
+            raise ValueError(f"mark {name} is used by an auto-apply rule; delete or change the rule first")
+        with self._lock:
+            exists = self._db.execute(
+                "SELECT 1 FROM marks WHERE namespace = ? AND name = ?", (namespace, name)
+            ).fetchone()
+        if not exists:
+            return False
+        self._write(namespace, ("DELETE FROM marks WHERE namespace = ? AND name = ?", (namespace, name)))
+        return True
+
+    def list_rules(self, namespace: str) -> list[MarkRule]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM mark_rules WHERE namespace = ? ORDER BY position, rule_id", (namespace,)
+            ).fetchall()
+        return [_rule_from_row(row) for row in rows]
+
+    @staticmethod
+    def _renumber(ordered_ids: list[int]) -> list[tuple[str, tuple[Any, ...]]]:
+        return [
+            ("UPDATE mark_rules SET position = ? WHERE rule_id = ?", (index, rule_id))
+            for index, rule_id in enumerate(ordered_ids, start=1)
+        ]
+
+    def add_rule(
+        self,
+        namespace: str,
+        preset: str,
+        key_patterns: tuple[str, ...],
+        src_host_patterns: tuple[str, ...],
+        position: int | None = None,
+    ) -> MarkRule:
+        if preset not in {mark.name for mark in self.list_marks(namespace)}:
+            raise ValueError(f"no mark preset named {preset}")
+        MarkRule(namespace, 0, 1, preset, key_patterns, src_host_patterns)  # validates
+        with self._lock:
+            cursor = self._db.execute(
+                "INSERT INTO mark_rules (namespace, position, preset, key_patterns, src_host_patterns) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (namespace, 1_000_000, preset, json.dumps(list(key_patterns)), json.dumps(list(src_host_patterns))),
+            )
+            rule_id = int(cursor.lastrowid or 0)
+        return self.move_rule(namespace, rule_id, position or 1_000_000)
+
+    def move_rule(self, namespace: str, rule_id: int, position: int) -> MarkRule:
+        ids = [rule.rule_id for rule in self.list_rules(namespace)]
+        if rule_id not in ids:
+            raise ValueError(f"no rule {rule_id} in {namespace}")
+        ids.remove(rule_id)
+        ids.insert(max(0, min(position - 1, len(ids))), rule_id)
+        self._write(namespace, *self._renumber(ids))
+        return next(rule for rule in self.list_rules(namespace) if rule.rule_id == rule_id)
+
+    def delete_rule(self, namespace: str, rule_id: int) -> bool:
+        ids = [rule.rule_id for rule in self.list_rules(namespace)]
+        if rule_id not in ids:
+            return False
+        ids.remove(rule_id)
+        self._write(
+            namespace,
+            ("DELETE FROM mark_rules WHERE rule_id = ?", (rule_id,)),
+            *self._renumber(ids),
+        )
+        return True
 
     def close(self) -> None:
         with self._lock:

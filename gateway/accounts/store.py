@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from gateway.accounts.models import Workspace
+from gateway.accounts.models import MarkPreset, MarkRule, Workspace
 
 
 class WorkspaceExists(Exception):
@@ -33,5 +33,36 @@ class AccountStore(Protocol):
         ...
 
     def delete_workspace(self, namespace: str) -> bool: ...
+
+    # Marks and rules. Every change also bumps the workspace's revision, so each process's tenancy cache
+    # reloads them within its TTL.
+    def list_marks(self, namespace: str) -> list[MarkPreset]: ...
+
+    def put_mark(self, mark: MarkPreset) -> MarkPreset:
+        """Insert or replace by (namespace, name); sets ``updated_at``."""
+        ...
+
+    def delete_mark(self, namespace: str, name: str) -> bool:
+        """Refuses (``ValueError``) while a rule still names the preset."""
+        ...
+
+    def list_rules(self, namespace: str) -> list[MarkRule]:
+        """In the order they are tried: by position."""
+        ...
+
+    def add_rule(
+        self,
+        namespace: str,
+        preset: str,
+        key_patterns: tuple[str, ...],
+        src_host_patterns: tuple[str, ...],
+        position: int | None = None,
+    ) -> MarkRule:
+        """Insert at ``position`` (1-based; default last), shifting later rules down."""
+        ...
+
+    def move_rule(self, namespace: str, rule_id: int, position: int) -> MarkRule: ...
+
+    def delete_rule(self, namespace: str, rule_id: int) -> bool: ...
 
     def close(self) -> None: ...

@@ -2,33 +2,48 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway.errors import NotFound, SourceNotAllowed, ValidationError
 from gateway.policy import InvalidSourceURL, parse_source_url
-from gateway.render import FetchOriginal, RenderRequest
+from gateway.render import YEAR, FetchOriginal, RenderRequest
 from gateway.responses import image_response
 from gateway.services import Services
 from gateway.tenancy import Tenant
 from transforms.errors import InvalidParameter
+from transforms.marks import MARK_PARAMETERS
 from transforms.negotiate import choose_format
+from transforms.options import TransformOptions
 from transforms.params import parse
 
 # Parameters the gateway reads itself; the transform parser must not call them unknown.
-GATEWAY_PARAMETERS: frozenset[str] = frozenset({"src"})
+GATEWAY_PARAMETERS: frozenset[str] = frozenset({"src"}) | MARK_PARAMETERS
+# Info (fm=json) describes an original that may change at its origin: a day, not a year.
+INFO_MAX_AGE = 86_400
 
 
-def _origin_request(tenant: Tenant, key: str) -> tuple[str, str, str, FetchOriginal]:
+@dataclass(frozen=True, slots=True)
+class Target:
+    kind: str  # "o" (workspace origin) or "src" (external URL)
+    source_key: str
+    identity: str
+    fetch: FetchOriginal
+    host: str | None  # for auto-apply rules on external hosts
+
+
+def _origin_target(tenant: Tenant, key: str) -> Target:
     source = tenant.source
     if source is None:
         raise NotFound("this workspace has no origin configured")
     if not key:
         raise NotFound("no image key in the path")
-    return "o", key, source.identity(key), lambda: source.fetch(key)
+    return Target("o", key, source.identity(key), lambda: source.fetch(key), None)
 
 
-def _external_request(services: Services, tenant: Tenant, raw: str, key: str) -> tuple[str, str, str, FetchOriginal]:
+def _external_target(services: Services, tenant: Tenant, raw: str, key: str) -> Target:
     if key:
         raise ValidationError("src: external sources are requested as /{namespace}/?src=URL")
     try:
@@ -39,7 +54,11 @@ def _external_request(services: Services, tenant: Tenant, raw: str, key: str) ->
         raise SourceNotAllowed()
     external = services.external
     normalised = url.url
-    return "src", normalised, "src:" + normalised, lambda: external.fetch(normalised)
+    return Target("src", normalised, "src:" + normalised, lambda: external.fetch(normalised), url.host)
+
+
+def _is_info(options: TransformOptions) -> bool:
+    return options.fm is not None and options.fm.value == "json"
 
 
 async def image(request: Request) -> Response:
@@ -57,22 +76,27 @@ async def image(request: Request) -> Response:
     src = [value for name, value in items if name == "src"]
     if len(src) > 1:
         raise ValidationError("src: given more than once")
-    if src:
-        kind, source_key, identity, fetch = _external_request(services, tenant, src[0], key)
-    else:
-        kind, source_key, identity, fetch = _origin_request(tenant, key)
+    target = _external_target(services, tenant, src[0], key) if src else _origin_target(tenant, key)
+    info = _is_info(options)
+    mark = None
+    if not info:
+        mark = await services.marks.resolve(
+            tenant, items, target.source_key if target.kind == "o" else None, target.host
+        )
     chosen, negotiated = choose_format(options, request.headers.get("accept"))
     rendered = await services.renderer.render(
         RenderRequest(
             namespace=namespace,
-            kind=kind,
-            source_key=source_key,
-            source_identity=identity,
-            fetch=fetch,
+            kind=target.kind,
+            source_key=target.source_key,
+            source_identity=target.identity,
+            fetch=target.fetch,
             options=options,
             chosen=chosen,
             vary="Accept" if negotiated else "",
-            purged_after=tenant.workspace.purged_after(source_key),
+            max_age=INFO_MAX_AGE if info else YEAR,
+            purged_after=tenant.workspace.purged_after(target.source_key),
+            mark=mark,
         )
     )
     return image_response(rendered.entry, rendered.tier, request.headers.get("if-none-match"))

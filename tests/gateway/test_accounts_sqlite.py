@@ -65,3 +65,33 @@ def test_purge_markers_cover_prefixes() -> None:
     assert ws.purged_after("a/x.jpg") == 10.0
     assert ws.purged_after("c.jpg") == 5.0
     assert ws.purged_after("b/y.jpg") == 20.0
+
+
+def test_marks_and_ordered_rules(tmp_path: Path) -> None:
+    from gateway.accounts.models import MarkPreset
+
+    store = SqliteAccountStore(tmp_path / "a.sqlite3")
+    ws = store.create_workspace(Workspace(namespace="acme"))
+    logo = store.put_mark(MarkPreset("acme", "logo", image_data=b"\x89PNG...", alpha=60, scale=0.2))
+    store.put_mark(MarkPreset("acme", "credit", kind="text", text="© Acme"))
+    assert [m.name for m in store.list_marks("acme")] == ["credit", "logo"]
+    assert store.list_marks("acme")[1] == logo and logo.updated_at > 0
+    first = store.add_rule("acme", "logo", ("premium/**",), ())
+    second = store.add_rule("acme", "credit", ("*.png",), ("cdn.example.com",))
+    third = store.add_rule("acme", "logo", ("x/*",), (), position=1)
+    assert [r.rule_id for r in store.list_rules("acme")] == [third.rule_id, first.rule_id, second.rule_id]
+    store.move_rule("acme", second.rule_id, 1)
+    assert [r.rule_id for r in store.list_rules("acme")] == [second.rule_id, third.rule_id, first.rule_id]
+    assert [r.position for r in store.list_rules("acme")] == [1, 2, 3]
+    with pytest.raises(ValueError, match="rule"):
+        store.delete_mark("acme", "logo")
+    with pytest.raises(ValueError, match="preset"):
+        store.add_rule("acme", "ghost", ("*",), ())
+    assert store.delete_rule("acme", first.rule_id) and store.delete_rule("acme", third.rule_id)
+    assert store.delete_mark("acme", "logo")
+    # Every change bumped the workspace revision, so tenancy caches reload marks and rules.
+    current = store.get_workspace("acme")
+    assert current is not None and current.revision > ws.revision + 5
+    store.delete_workspace("acme")
+    assert store.list_marks("acme") == [] and store.list_rules("acme") == []
+    store.close()

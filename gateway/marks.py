@@ -1,0 +1,153 @@
+"""Which mark a request is stamped with, resolved before the cache lookup so its version is in the key.
+
+1. An auto-apply rule covering the source wins, and every ``mark*`` parameter in the URL is ignored
+   (documented: a caller cannot remove, move, fade or shrink a mark the owner requires).
+2. Otherwise ``mark={preset}`` with optional ``mark-align``, ``mark-alpha``, ``mark-scale``, ``mark-pad``,
+   ``mark-w`` and ``mark-h`` overrides; ``mark=none`` (or no ``mark``) stamps nothing; an unknown preset,
+   or an override without ``mark``, is a 400 naming the parameter.
+
+A preset's version is the fingerprint of everything that shapes its pixels, image bytes included; an image
+kept in the workspace's origin is re-read at most every ``image_ttl`` seconds, so replacing that file shows
+within that time, and editing a preset shows as soon as the tenancy cache reloads (``tenancy_ttl``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from cachetools import LRUCache, TTLCache
+from transforms.marks import (
+    MARK_PARAMETERS,
+    MarkSpec,
+    parse_align,
+    parse_alpha,
+    parse_pad,
+    parse_scale,
+    parse_size,
+)
+
+from gateway.accounts.models import MarkPreset
+from gateway.errors import GatewayError, OriginError, ValidationError
+from gateway.markrules import first_match
+from gateway.tenancy import Tenant
+from transforms.errors import InvalidParameter
+
+_OVERRIDES = ("mark-align", "mark-alpha", "mark-scale", "mark-pad", "mark-w", "mark-h")
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedMark:
+    spec: MarkSpec
+    version: str  # goes into the cache key
+    preset: str
+    forced: bool  # stamped by a rule (URL mark parameters ignored)
+
+
+class MarkResolver:
+    def __init__(self, image_ttl: float = 60.0, image_cache_bytes: int = 32 * 1024 * 1024) -> None:
+        self._images: TTLCache[tuple[str, str], tuple[bytes, str]] = TTLCache(
+            maxsize=image_cache_bytes, ttl=image_ttl, timer=time.monotonic, getsizeof=lambda v: len(v[0]) + 100
+        )
+        self._specs: LRUCache[tuple[object, ...], ResolvedMark] = LRUCache(maxsize=512)
+
+    async def resolve(
+        self,
+        tenant: Tenant,
+        items: Sequence[tuple[str, str]],
+        source_key: str | None,
+        host: str | None,
+    ) -> ResolvedMark | None:
+        rule = first_match(tenant.rules, source_key, host)
+        if rule is not None:
+            preset = tenant.marks.get(rule.preset)
+            if preset is None:  # the store refuses this; a half-applied edit must still not drop the mark
+                raise OriginError("the workspace's auto-apply mark is missing its preset")
+            return await self._resolved(tenant, preset, {}, forced=True)
+        given = _mark_parameters(items)
+        name = given.pop("mark", None)
+        if name is None or name == "none":
+            if given:
+                first = next(iter(given))
+                raise ValidationError(f"{first}: needs mark={{preset}}")
+            return None
+        preset = tenant.marks.get(name)
+        if preset is None:
+            raise ValidationError(f"mark: no preset named {name[:64]!r} in this workspace")
+        return await self._resolved(tenant, preset, given, forced=False)
+
+    async def _resolved(
+        self, tenant: Tenant, preset: MarkPreset, overrides: dict[str, str], forced: bool
+    ) -> ResolvedMark:
+        image, digest = await self._image(tenant, preset)
+        memo_key = (
+            tenant.workspace.namespace,
+            preset.name,
+            preset.updated_at,
+            digest,
+            tuple(sorted(overrides.items())),
+        )
+        resolved = self._specs.get(memo_key)
+        if resolved is None:
+            try:
+                spec = _spec(preset, image, overrides)
+            except InvalidParameter as exc:
+                raise ValidationError(exc.message) from None
+            resolved = ResolvedMark(spec, spec.fingerprint(), preset.name, forced)
+            self._specs[memo_key] = resolved
+        return resolved
+
+    async def _image(self, tenant: Tenant, preset: MarkPreset) -> tuple[bytes | None, str]:
+        if preset.kind != "image":
+            return None, ""
+        if preset.image_data:
+            return preset.image_data, f"upload:{preset.updated_at}"
+        cache_key = (tenant.workspace.namespace, preset.image_key)
+        cached = self._images.get(cache_key)
+        if cached is None:
+            if tenant.source is None:
+                raise OriginError("the mark preset's image needs an origin")
+            try:
+                original = await tenant.source.fetch(preset.image_key)
+            except GatewayError:
+                raise OriginError(f"the image of mark preset {preset.name!r} could not be read") from None
+            cached = (original.data, hashlib.sha256(original.data).hexdigest())
+            self._images[cache_key] = cached
+        return cached
+
+
+def _mark_parameters(items: Sequence[tuple[str, str]]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for name, value in items:
+        if name in MARK_PARAMETERS:
+            if name in found:
+                raise ValidationError(f"{name}: given more than once")
+            found[name] = value
+    return found
+
+
+def _spec(preset: MarkPreset, image: bytes | None, overrides: dict[str, str]) -> MarkSpec:
+    align = parse_align(overrides.get("mark-align", preset.align), "mark-align")
+    alpha = parse_alpha(overrides["mark-alpha"], "mark-alpha") if "mark-alpha" in overrides else preset.alpha
+    scale = parse_scale(overrides["mark-scale"], "mark-scale") if "mark-scale" in overrides else preset.scale
+    pad = parse_pad(overrides["mark-pad"], "mark-pad") if "mark-pad" in overrides else preset.pad
+    w = parse_size(overrides["mark-w"], "mark-w") if "mark-w" in overrides else preset.w
+    h = parse_size(overrides["mark-h"], "mark-h") if "mark-h" in overrides else preset.h
+    if preset.kind == "text":
+        return MarkSpec(
+            text=preset.text,
+            font=preset.font,
+            font_size=preset.font_size,
+            color=preset.color,
+            background=preset.background or None,
+            align=align,
+            alpha=alpha,
+            scale=scale,
+            pad=pad,
+            w=w,
+            h=h,
+            tile=preset.tile,
+        )
+    return MarkSpec(image=image, align=align, alpha=alpha, scale=scale, pad=pad, w=w, h=h, tile=preset.tile)
