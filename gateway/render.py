@@ -83,11 +83,17 @@ class Renderer:
         variant = f"{request.options.canonical()}|fm={request.chosen or 'source'}|mark={mark}"
         return cache_key(request.namespace, request.kind, request.source_key, request.source_identity, variant)
 
-    async def render(self, request: RenderRequest) -> Rendered:
-        key = self.key_for(request)
+    def memory_hit(self, key: str, purged_after: float) -> MemoryEntry | None:
+        entry = self._memory.get(key)
+        if entry is not None and entry.created_at > purged_after:
+            return entry
+        return None
+
+    async def render(self, request: RenderRequest, key: str | None = None) -> Rendered:
+        key = key or self.key_for(request)
         if request.keep:
-            entry = self._memory.get(key)
-            if entry is not None and entry.created_at > request.purged_after:
+            entry = self.memory_hit(key, request.purged_after)
+            if entry is not None:
                 return Rendered(entry, "memory")
         joining = key in self._flights
         rendered = await self._flights.run(key, lambda: self._miss(key, request))

@@ -20,13 +20,6 @@ class BodylessOnHead(Response):
         await send({"type": "http.response.body", "body": body})
 
 
-def _cache_control(max_age: int) -> str:
-    # A year is "immutable": the URL changes (v=) when the image must; shorter ages (info, captures) are not.
-    if max_age >= 31_536_000:
-        return f"public, max-age={max_age}, immutable"
-    return f"public, max-age={max_age}"
-
-
 def etag_matches(if_none_match: str, etag: str) -> bool:
     if if_none_match.strip() == "*":
         return True
@@ -40,13 +33,30 @@ def etag_matches(if_none_match: str, etag: str) -> bool:
     return False
 
 
+class RawResponse(Response):
+    """Sends pre-encoded headers as they are: the cache-hit path builds no header objects."""
+
+    def __init__(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+        self.status_code = status
+        self.raw_headers = headers
+        self.body = body
+        self.background = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        body = b"" if scope.get("method") == "HEAD" else self.body
+        await send({"type": "http.response.body", "body": body})
+
+
+_TIERS = {tier: (b"x-imgate-cache", tier.encode()) for tier in ("memory", "store", "miss", "coalesced")}
+
+
 def image_response(entry: MemoryEntry, tier: str, if_none_match: str | None) -> Response:
-    headers = {"Cache-Control": _cache_control(entry.max_age), "ETag": entry.etag, "X-Imgate-Cache": tier}
-    if entry.vary:
-        headers["Vary"] = entry.vary
     if if_none_match and etag_matches(if_none_match, entry.etag):
-        return BodylessOnHead(status_code=304, headers=headers)
-    return BodylessOnHead(content=entry.data, media_type=entry.content_type, headers=headers)
+        headers = [(k, v) for k, v in entry.raw_headers if k not in (b"content-type", b"content-length")]
+        headers.append(_TIERS[tier])
+        return RawResponse(304, headers, b"")
+    return RawResponse(200, [*entry.raw_headers, _TIERS[tier]], entry.data)
 
 
 def error_response(exc: GatewayError) -> Response:

@@ -14,6 +14,7 @@ from gateway.cache.originals import OriginalsCache
 from gateway.cache.results import ResultStore
 from gateway.marks import MarkResolver
 from gateway.netguard import NetGuard
+from gateway.plans import PlanCache
 from gateway.render import Renderer
 from gateway.settings import Settings
 from gateway.sources.external import ExternalFetcher
@@ -39,6 +40,7 @@ class Services:
     pool: TransformPool
     external: ExternalFetcher
     marks: MarkResolver
+    plans: PlanCache
 
     async def health(self) -> dict[str, bool | None]:
         results_ok: bool | None = None
@@ -89,4 +91,4 @@ def build_services(settings: Settings, store: AccountStore | None = None) -> Ser
     )
     tenancy = Tenancy(store, factory.build, settings.tenancy_ttl)
     external = ExternalFetcher(factory.limits, guard)
-    return Services(settings, store, guard, tenancy, renderer, results, pool, external, MarkResolver())
+    return Services(settings, store, guard, tenancy, renderer, results, pool, external, MarkResolver(), PlanCache())

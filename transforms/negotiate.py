@@ -49,6 +49,18 @@ def output_for_source(chosen: Format | None, source_format: str, has_alpha: bool
     return Format.PNG if has_alpha else Format.JPG
 
 
+def keep_animation(output: Format, options: TransformOptions, animated_source: bool) -> Format:
+    """An animation stays animated under auto=format: AVIF, negotiated before the source was read, becomes WebP.
+
+    libvips writes AVIF as a still, and every browser that takes AVIF takes WebP. The result still
+    depends only on (options, chosen format, source), so the cache key stays right.
+    """
+    negotiated = options.fm is None and Auto.FORMAT in options.auto
+    if animated_source and negotiated and output is Format.AVIF and options.frame is None:
+        return Format.WEBP
+    return output
+
+
 def accepted_types(accept: str) -> frozenset[str]:
     """Media types an Accept header lists explicitly with a non-zero q.
 

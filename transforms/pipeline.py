@@ -1,30 +1,41 @@
 """Bytes in, bytes out: the ordered steps every image goes through.
 
 Shape borrowed from imgproxy: a step is a plain callable over a small per-run ``Context``; the
-order lives here, in one tuple, and each step decides for itself whether it applies. Geometry is
-settled (``plan``) before the first pixel is decoded (``load``). A new operation is one module in
-``transforms/steps`` and one line below.
+order lives here, in one tuple, and each step decides for itself whether it applies (and returns at
+once when it does not, so a plain resize pays for none of the others). Geometry is settled
+(``plan``) before the first pixel is decoded (``load``). A new operation is one module in
+``transforms/steps`` and one line below. ``fm=json`` does not run the steps: see ``transforms.info``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import pyvips
 
 from transforms.errors import UnsupportedImage
+from transforms.info import describe
 from transforms.options import Format, TransformOptions
 from transforms.steps.background import background
 from transforms.steps.colour import colour
 from transforms.steps.context import Context, Limits
+from transforms.steps.cut import cut_rect, cut_window
+from transforms.steps.detail import detail
 from transforms.steps.encode import encode
 from transforms.steps.header import read_header
 from transforms.steps.load import load
+from transforms.steps.mark import mark as stamp
 from transforms.steps.orient import orient
 from transforms.steps.pad import pad
 from transforms.steps.plan import plan
 from transforms.steps.resize import resize
+from transforms.steps.tone import tone
+from transforms.steps.trim import trim
+from transforms.steps.turn import turn
+
+if TYPE_CHECKING:
+    from transforms.marks import MarkSpec
 
 __all__ = ["PIPELINE", "Limits", "Output", "Step", "run"]
 
@@ -35,12 +46,19 @@ class Step(Protocol):
 
 PIPELINE: tuple[Step, ...] = (
     read_header,  # sniff, header only, pixel budget
-    plan,  # geometry and output format, before any pixel
-    load,  # decode with shrink-on-load (the hot path resizes here)
+    plan,  # geometry, output format, animation budget: before any pixel
+    load,  # decode with shrink-on-load (the hot path resizes here), every frame if animated
     orient,  # EXIF orientation
     colour,  # ICC / CMYK -> 8-bit sRGB
-    resize,  # fit to the plan, covering and cutting if asked
-    pad,  # fit=fill canvas
+    cut_rect,  # rect, in the upright source's pixels
+    trim,  # uniform border away, then plan again
+    resize,  # fit to the plan, covering and cutting (edges or smartcrop) if asked
+    cut_window,  # the focal-point window
+    pad,  # fit=fill canvas, pad borders
+    turn,  # rot, flip
+    detail,  # blur, sharp
+    tone,  # bri, con, sat
+    stamp,  # the workspace's mark, on every frame
     background,  # bg into transparency; flatten for formats without alpha
     encode,  # strip metadata, write once
 )
@@ -52,16 +70,27 @@ class Output:
     format: Format
     content_type: str
     width: int
-    height: int
+    height: int  # of one frame, for an animation
 
 
-def run(original: bytes, options: TransformOptions, chosen: Format | None, limits: Limits) -> Output:
+def run(
+    original: bytes,
+    options: TransformOptions,
+    chosen: Format | None,
+    limits: Limits,
+    mark: MarkSpec | None = None,
+) -> Output:
     """Transform ``original``; ``chosen`` comes from ``negotiate.choose_format`` (None: the source's family).
 
-    Raises only ``ImageTooLarge``, ``UnsupportedImage`` and ``InvalidParameter``.
+    ``mark`` is stamped on the output pixels (every frame of an animation). With ``fm=json`` the answer
+    is the source's metadata (``transforms.info``) and ``mark`` does not apply. Raises only
+    ``ImageTooLarge``, ``UnsupportedImage`` and ``InvalidParameter``.
     """
+    if options.fm is Format.JSON:
+        data, width, height = describe(original, limits)
+        return Output(data, Format.JSON, Format.JSON.content_type, width, height)
     # The steps read normalised options only: options with equal canonical forms render alike.
-    ctx = Context(original=original, options=options.normalised(), chosen=chosen, limits=limits)
+    ctx = Context(original=original, options=options.normalised(), chosen=chosen, limits=limits, mark=mark)
     try:
         for step in PIPELINE:
             step(ctx)
@@ -70,4 +99,4 @@ def run(original: bytes, options: TransformOptions, chosen: Format | None, limit
         raise UnsupportedImage("the image could not be decoded or encoded") from exc
     output = ctx.output_format()
     image = ctx.pixels()
-    return Output(ctx.data, output, output.content_type, image.width, image.height)
+    return Output(ctx.data, output, output.content_type, image.width, image.height // ctx.pages)

@@ -17,28 +17,38 @@ _SAFE = "-._~"
 _MAX_SEGMENT = 120
 
 
-def _escape_segment(segment: str) -> str:
+def _escape_segment(segment: str, partial: bool = False) -> str:
+    """Percent-escape one path segment; ``partial`` is the unfinished last segment of a purge prefix.
+
+    A leading dot is escaped so no segment is ever ``.`` or ``..`` on disk or in a bucket, and the same rule
+    applies to partial segments, so a prefix escapes to a prefix of every key it covers.
+    """
     escaped = quote(segment, safe=_SAFE)
-    if escaped in ("", ".", ".."):
-        escaped = "%2E" * len(segment) if segment else "%00"
-    if len(escaped) > _MAX_SEGMENT:
-        # Over-long segments are shortened but stay unique; a purge prefix ending inside one still matches
-        # every shorter prefix of the path before it.
+    if escaped.startswith("."):
+        escaped = "%2E" + escaped[1:]
+    if not escaped and not partial:
+        escaped = "%00"
+    if len(escaped) > _MAX_SEGMENT and not partial:
+        # Over-long segments are shortened but stay unique; a purge prefix that ends inside one covers less.
         digest = hashlib.sha256(segment.encode()).hexdigest()[:16]
         escaped = escaped[: _MAX_SEGMENT - 17] + "~" + digest
     return escaped
 
 
-def escape_source_key(source_key: str) -> str:
-    return "/".join(_escape_segment(part) for part in source_key.split("/"))
+def escape_source_key(source_key: str, partial: bool = False) -> str:
+    parts = source_key.split("/")
+    escaped = [_escape_segment(part) for part in parts[:-1]]
+    escaped.append(_escape_segment(parts[-1], partial))
+    return "/".join(escaped)
 
 
 def key_prefix(namespace: str, kind: str, source_key_prefix: str = "") -> str:
     """The store prefix covering every output of ``namespace`` (and of ``source_key_prefix`` within it)."""
+    if not kind:
+        return f"{namespace}/"
     if not source_key_prefix:
-        return f"{namespace}/" if not kind else f"{namespace}/{kind}/"
-    escaped = escape_source_key(source_key_prefix)
-    return f"{namespace}/{kind}/{escaped}"
+        return f"{namespace}/{kind}/"
+    return f"{namespace}/{kind}/{escape_source_key(source_key_prefix, partial=True)}"
 
 
 def cache_key(namespace: str, kind: str, source_key: str, source_identity: str, variant: str) -> str:

@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cachetools import LRUCache
 
 # Per-entry bookkeeping (key, object headers, LRU links) on top of the payload.
 _ENTRY_OVERHEAD = 400
+
+
+YEAR = 31_536_000
+
+
+def cache_control(max_age: int) -> str:
+    # A year is "immutable": the URL changes (v=) when the image must; shorter ages (info, captures) are not.
+    if max_age >= YEAR:
+        return f"public, max-age={max_age}, immutable"
+    return f"public, max-age={max_age}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +31,19 @@ class MemoryEntry:
     created_at: float
     expires_at: float
     max_age: int
+    # The representation headers, encoded once: a hit then builds no header at all.
+    raw_headers: tuple[tuple[bytes, bytes], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        headers = [
+            (b"content-type", self.content_type.encode("latin-1")),
+            (b"content-length", str(len(self.data)).encode()),
+            (b"cache-control", cache_control(self.max_age).encode()),
+            (b"etag", self.etag.encode("latin-1")),
+        ]
+        if self.vary:
+            headers.append((b"vary", self.vary.encode("latin-1")))
+        object.__setattr__(self, "raw_headers", tuple(headers))
 
 
 class MemoryTier:

@@ -1,37 +1,31 @@
-"""The hot path: ``GET /{ns}/{key}?…`` and ``GET /{ns}/?src={url}&…``."""
+"""The hot path: ``GET /{ns}/{key}?…`` and ``GET /{ns}/?src={url}&…``.
+
+A hit is: workspace (dict), plan (dict, see ``gateway.plans``), memory tier (dict), pre-encoded headers.
+Everything else happens once per URL, or on a miss.
+"""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway.errors import NotFound, SourceNotAllowed, ValidationError
+from gateway.plans import Plan, PlanCache, Target
 from gateway.policy import InvalidSourceURL, parse_source_url
-from gateway.render import YEAR, FetchOriginal, RenderRequest
+from gateway.render import YEAR, RenderRequest
 from gateway.responses import image_response
 from gateway.services import Services
 from gateway.tenancy import Tenant
 from transforms.errors import InvalidParameter
 from transforms.marks import MARK_PARAMETERS
 from transforms.negotiate import choose_format
-from transforms.options import TransformOptions
+from transforms.options import Format, TransformOptions
 from transforms.params import parse
 
 # Parameters the gateway reads itself; the transform parser must not call them unknown.
 GATEWAY_PARAMETERS: frozenset[str] = frozenset({"src"}) | MARK_PARAMETERS
 # Info (fm=json) describes an original that may change at its origin: a day, not a year.
 INFO_MAX_AGE = 86_400
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    kind: str  # "o" (workspace origin) or "src" (external URL)
-    source_key: str
-    identity: str
-    fetch: FetchOriginal
-    host: str | None  # for auto-apply rules on external hosts
 
 
 def _origin_target(tenant: Tenant, key: str) -> Target:
@@ -61,13 +55,7 @@ def _is_info(options: TransformOptions) -> bool:
     return options.fm is not None and options.fm.value == "json"
 
 
-async def image(request: Request) -> Response:
-    services: Services = request.app.state.services
-    namespace: str = request.path_params["ns"]
-    key: str = request.path_params["key"]
-    tenant = await services.tenancy.get(namespace)
-    if tenant is None:
-        raise NotFound("unknown workspace")
+async def _plan(services: Services, tenant: Tenant, request: Request, key: str) -> Plan:
     items = request.query_params.multi_items()
     try:
         options = parse(items, extra=GATEWAY_PARAMETERS)
@@ -80,23 +68,47 @@ async def image(request: Request) -> Response:
     info = _is_info(options)
     mark = None
     if not info:
-        mark = await services.marks.resolve(
-            tenant, items, target.source_key if target.kind == "o" else None, target.host
-        )
-    chosen, negotiated = choose_format(options, request.headers.get("accept"))
-    rendered = await services.renderer.render(
-        RenderRequest(
-            namespace=namespace,
-            kind=target.kind,
-            source_key=target.source_key,
-            source_identity=target.identity,
-            fetch=target.fetch,
-            options=options,
-            chosen=chosen,
-            vary="Accept" if negotiated else "",
-            max_age=INFO_MAX_AGE if info else YEAR,
-            purged_after=tenant.workspace.purged_after(target.source_key),
-            mark=mark,
-        )
+        origin_key = target.source_key if target.kind == "o" else None
+        mark = await services.marks.resolve(tenant, items, origin_key, target.host)
+    purged_after = tenant.workspace.purged_after(target.source_key)
+    return Plan(tenant, options, target, mark, info, purged_after, PlanCache.expiry())
+
+
+async def image(request: Request) -> Response:
+    services: Services = request.app.state.services
+    namespace: str = request.path_params["ns"]
+    key: str = request.path_params["key"]
+    tenant = await services.tenancy.get(namespace)
+    if tenant is None:
+        raise NotFound("unknown workspace")
+    query: bytes = request.scope["query_string"]
+    plan = services.plans.get(namespace, key, query, tenant)
+    if plan is None:
+        plan = await _plan(services, tenant, request, key)
+        services.plans.put(namespace, key, query, plan)
+    headers = request.headers
+    chosen, negotiated = choose_format(plan.options, headers.get("accept"))
+    cache_key = plan.keys.get(chosen)
+    if cache_key is None:
+        cache_key = plan.keys[chosen] = services.renderer.key_for(_render_request(namespace, plan, chosen, negotiated))
+    entry = services.renderer.memory_hit(cache_key, plan.purged_after)
+    if entry is not None:
+        return image_response(entry, "memory", headers.get("if-none-match"))
+    rendered = await services.renderer.render(_render_request(namespace, plan, chosen, negotiated), cache_key)
+    return image_response(rendered.entry, rendered.tier, headers.get("if-none-match"))
+
+
+def _render_request(namespace: str, plan: Plan, chosen: Format | None, negotiated: bool) -> RenderRequest:
+    return RenderRequest(
+        namespace=namespace,
+        kind=plan.target.kind,
+        source_key=plan.target.source_key,
+        source_identity=plan.target.identity,
+        fetch=plan.target.fetch,
+        options=plan.options,
+        chosen=chosen,
+        vary="Accept" if negotiated else "",
+        max_age=INFO_MAX_AGE if plan.info else YEAR,
+        purged_after=plan.purged_after,
+        mark=plan.mark,
     )
-    return image_response(rendered.entry, rendered.tier, request.headers.get("if-none-match"))

@@ -22,14 +22,16 @@ def test_keys_are_safe_and_start_with_their_purge_prefix(source_key: str, identi
     key = cache_key("acme", "o", source_key, identity, variant)
     assert KEY_RE.fullmatch(key)
     assert ".." not in key.split("/")
-    assert key.startswith(key_prefix("acme", "o", source_key))
     assert key.startswith(key_prefix("acme", ""))
+    if all(len(part) < 100 for part in escape_source_key(source_key).split("/")):
+        # Segments over the length cap are shortened with a hash: a prefix ending inside one covers less.
+        assert key.startswith(key_prefix("acme", "o", source_key))
 
 
 @given(st.text(min_size=1, max_size=60), st.text(min_size=1, max_size=60))
 def test_a_key_prefix_covers_its_extensions(prefix: str, rest: str) -> None:
     key = cache_key("acme", "o", prefix + rest, "id", "v")
-    if len(escape_source_key(prefix)) < 100:
+    if len(escape_source_key(prefix + rest)) < 100:
         assert key.startswith(key_prefix("acme", "o", prefix))
 
 
@@ -42,8 +44,9 @@ def test_keys_differ_by_namespace_identity_and_variant() -> None:
 
 
 def test_traversal_segments_are_escaped() -> None:
-    assert escape_source_key("../x") == "%2E%2E/x"
+    assert escape_source_key("../x") == "%2E./x"
     assert escape_source_key("a/./b") == "a/%2E/b"
+    assert escape_source_key("a//b") == "a/%00/b"
 
 
 def test_memory_tier_is_bounded_by_bytes_and_evicts_least_recent() -> None:

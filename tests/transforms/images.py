@@ -100,3 +100,81 @@ def png_bomb(side: int = 50_000) -> bytes:
 
 def _chunk(kind: bytes, payload: bytes) -> bytes:
     return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+
+# --- issue 4: images with known features ----------------------------------------------------------------
+
+GREEN = (30, 200, 60)
+BLUE = (40, 60, 220)
+YELLOW = (240, 220, 40)
+
+
+def quadrants(width: int = 200, height: int = 100) -> Any:
+    """Red top-left, green top-right, blue bottom-left, yellow bottom-right: every turn and mirror differs."""
+    half_w, half_h = width // 2, height // 2
+    image = solid(width, height, RED)
+    image = image.draw_rect(list(GREEN), half_w, 0, width - half_w, half_h, fill=True)
+    image = image.draw_rect(list(BLUE), 0, half_h, half_w, height - half_h, fill=True)
+    return image.draw_rect(list(YELLOW), half_w, half_h, width - half_w, height - half_h, fill=True)
+
+
+def corners(image: Any, inset: int = 4) -> tuple[tuple[float, ...], ...]:
+    """Mean colours near the top-left, top-right, bottom-left and bottom-right corners."""
+    size = max(1, min(image.width, image.height) // 6)
+    right, bottom = image.width - inset - size, image.height - inset - size
+    return tuple(
+        mean_rgb(image, left, top, size, size)
+        for left, top in ((inset, inset), (right, inset), (inset, bottom), (right, bottom))
+    )
+
+
+def dot(width: int, height: int, x: int, y: int, radius: int = 6, colour: tuple[int, ...] = RED) -> Any:
+    """White, with one filled circle of ``colour`` centred at (x, y)."""
+    return solid(width, height).draw_circle(list(colour), x, y, radius, fill=True)
+
+
+def framed(width: int, height: int, border: int, inner: tuple[int, ...] = RED, outer: tuple[int, ...] = WHITE) -> Any:
+    """``inner`` colour inside a uniform ``border`` of ``outer``."""
+    return solid(width, height, outer).draw_rect(
+        list(inner), border, border, width - 2 * border, height - 2 * border, fill=True
+    )
+
+
+def frame_colour(index: int) -> tuple[int, int, int]:
+    return (index * 25 % 256, 255 - index * 25 % 256, 128)
+
+
+def animation(frames: int = 10, width: int = 120, height: int = 80, delay: int = 70, loop: int = 3) -> Any:
+    """A roll of ``frames`` solid frames, frame i coloured ``frame_colour(i)``, with a white bar on its left."""
+    pages = [
+        solid(width, height, frame_colour(i)).draw_rect([255, 255, 255], 0, 0, width // 6, height, fill=True)
+        for i in range(frames)
+    ]
+    roll = pyvips.Image.arrayjoin(pages, across=1).copy()
+    roll.set_type(pyvips.GValue.gint_type, "page-height", height)
+    roll.set_type(pyvips.GValue.array_int_type, "delay", [delay] * frames)
+    roll.set_type(pyvips.GValue.gint_type, "loop", loop)
+    return roll
+
+
+def gif(image: Any) -> bytes:
+    data: bytes = image.gifsave_buffer()
+    return data
+
+
+def webp(image: Any, **options: Any) -> bytes:
+    data: bytes = image.webpsave_buffer(**options)
+    return data
+
+
+def frames_of(data: bytes) -> list[Any]:
+    """Every frame of an encoded image, decoded independently of the code under test."""
+    first = pyvips.Image.new_from_buffer(data, "")
+    pages = first.get("n-pages") if first.get_typeof("n-pages") else 1
+    roll = pyvips.Image.new_from_buffer(data, "", n=-1) if pages > 1 else first
+    height = roll.height // pages
+    return [roll.crop(0, i * height, roll.width, height).copy_memory() for i in range(pages)]
+
+
+def stddev(image: Any) -> float:
+    return float(image.colourspace("b-w").extract_band(0).deviate())

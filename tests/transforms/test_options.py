@@ -3,7 +3,7 @@ from __future__ import annotations
 from hypothesis import given
 
 from tests.transforms import strategies
-from transforms.options import Color, Crop, Fit, Format, TransformOptions
+from transforms.options import Color, Crop, Fit, Format, Sides, TransformOptions
 from transforms.params import parse_query
 
 
@@ -77,3 +77,64 @@ def test_normalising_is_idempotent_and_deterministic(options):
     once = options.normalised()
     assert once.normalised() == once
     assert once.canonical() == options.canonical() == options.canonical()
+
+
+def test_new_spellings_that_render_alike_share_a_canonical_form():
+    same = [
+        ("w=10&rot=0", "w=10"),
+        ("w=10&blur=0&sharp=0&bri=0&con=0&sat=0", "w=10"),
+        ("pad=5", "pad-top=5&pad-right=5&pad-bottom=5&pad-left=5"),
+        ("pad=5&pad-left=5", "pad=5"),
+        ("pad=5&pad-left=0", "pad-top=5&pad-right=5&pad-bottom=5"),
+        ("pad=0", ""),
+        ("w=10&h=10&fit=crop&crop=focalpoint", "w=10&h=10&fit=crop&crop=focalpoint&fp-x=0.5&fp-y=0.5&fp-z=1"),
+        ("w=10&h=10&fit=crop&fp-x=0.2", "w=10&h=10&fit=crop"),  # fp without crop=focalpoint
+        ("w=10&h=10&fit=clip&crop=entropy", "w=10&h=10"),
+        ("w=10&h=10&fit=fill&crop=attention", "w=10&h=10&fit=fill"),  # fill places, it never cuts
+        ("w=10&fit=crop&crop=focalpoint&fp-x=0", "w=10"),  # one side: nothing to cut
+        ("fm=png&lossless=1", "fm=png"),
+        ("fm=jpg&lossless=true", "fm=jpg"),
+        ("fm=webp&lossless=1&q=50", "fm=webp&lossless=1"),
+        ("lossless=true", "lossless=1"),
+        ("trim=auto&trim-color=f00", "trim=auto"),
+        ("trim=auto&trim-tol=10", "trim=auto"),
+        ("trim-tol=3", ""),
+        ("fm=json&w=100&rot=90&blur=5&v=2", "fm=json&v=2"),  # info describes the source
+        ("ar=1:1&fit=crop&dpr=2", "ar=1:1&fit=crop"),  # dpr scales given sizes only
+        ("bri=-0", ""),
+    ]
+    for first, second in same:
+        assert parse_query(first).canonical() == parse_query(second).canonical(), (first, second)
+
+
+def test_new_spellings_that_render_differently_do_not():
+    different = [
+        ("w=0.5", "w=1"),
+        ("w=10&ar=1:1", "w=10"),
+        ("w=10&ar=1:1&fit=crop", "w=10&fit=crop"),  # ar makes a box, so crop cuts
+        ("w=10&h=10&fit=crop&crop=entropy", "w=10&h=10&fit=crop&crop=attention"),
+        ("w=10&h=10&fit=crop&crop=focalpoint&fp-x=0.2", "w=10&h=10&fit=crop&crop=focalpoint"),
+        ("rot=90", "rot=270"),
+        ("pad=5", "pad=5&pad-left=6"),
+        ("pad=5&dpr=2", "pad=5"),  # dpr scales padding
+        ("rect=0,0,10,10", ""),
+        ("trim=auto", "trim=color"),
+        ("trim=color&trim-color=fff", "trim=color"),
+        ("trim=auto&trim-tol=0", "trim=auto"),
+        ("frame=1", ""),  # frame=1 makes an animation still
+        ("fm=webp&lossless=1", "fm=webp"),
+        ("lossless=1", ""),  # the source family may be WebP or AVIF
+        ("fm=json", "fm=png"),
+        ("auto=compress&fm=png", "fm=png"),  # harder deflate
+    ]
+    for first, second in different:
+        assert parse_query(first).canonical() != parse_query(second).canonical(), (first, second)
+
+
+def test_padding_reads_pad_then_each_side():
+    assert parse_query("pad=4&pad-left=1").sides() == Sides(top=4, right=4, bottom=4, left=1)
+    assert parse_query("pad-bottom=2").sides() == Sides(bottom=2)
+
+
+def test_ratio_and_aspect_spell_back_as_written():
+    assert parse_query("w=0.25&ar=1.91:1").canonical() == "ar=1.91%3A1&w=0.25"

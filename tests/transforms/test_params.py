@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from tests.transforms import strategies
 from transforms.errors import InvalidParameter
-from transforms.options import Auto, Color, Crop, Fit, Format, TransformOptions
+from transforms.options import Aspect, Auto, Color, Crop, Fit, Flip, Format, Rect, TransformOptions, Trim
 from transforms.params import PARAMETERS, parse, parse_query, to_query
 
 
@@ -47,29 +47,43 @@ def test_bg_takes_rgb_and_argb_hex(text, colour):
 @pytest.mark.parametrize(
     ("query", "message"),
     [
-        ("w=0", "w: must be an integer between 1 and 8192"),
-        ("w=8193", "w: must be an integer between 1 and 8192"),
-        ("w=", "w: must be an integer between 1 and 8192"),
-        ("w=-5", "w: must be an integer between 1 and 8192"),
-        ("w=1.5", "w: must be an integer between 1 and 8192"),
-        ("w=%207", "w: must be an integer between 1 and 8192"),  # int() would strip the space
-        ("w=1_000", "w: must be an integer between 1 and 8192"),  # int() would read 1000
-        ("w=%D9%A3", "w: must be an integer between 1 and 8192"),  # Arabic-Indic three
-        ("h=abc", "h: must be an integer between 1 and 8192"),
+        ("w=0", "w: must be an integer between 1 and 8192, or a ratio between 0 and 1 such as 0.5"),
+        ("w=8193", "w: must be an integer between 1 and 8192, or a ratio between 0 and 1 such as 0.5"),
+        ("w=", "w: must be an integer between 1 and 8192, or a ratio between 0 and 1 such as 0.5"),
+        ("w=-5", "w: must be an integer between 1 and 8192, or a ratio between 0 and 1 such as 0.5"),
+        ("w=1.5", "w: must be an integer between 1 and 8192, or a ratio between 0 and 1 such as 0.5"),
+        (
+            "w=%207",
+            "w: must be an integer between 1 and 8192, or a ratio between 0 and 1 such as 0.5",
+        ),  # int() would strip the space
+        (
+            "w=1_000",
+            "w: must be an integer between 1 and 8192, or a ratio between 0 and 1 such as 0.5",
+        ),  # int() would read 1000
+        (
+            "w=%D9%A3",
+            "w: must be an integer between 1 and 8192, or a ratio between 0 and 1 such as 0.5",
+        ),  # Arabic-Indic three
+        ("h=abc", "h: must be an integer between 1 and 8192, or a ratio between 0 and 1 such as 0.5"),
         ("dpr=0.5", "dpr: must be a number between 1 and 5"),
         ("dpr=5.01", "dpr: must be a number between 1 and 5"),
         ("dpr=nan", "dpr: must be a number between 1 and 5"),
         ("dpr=1e0", "dpr: must be a number between 1 and 5"),
         ("fit=cover", "fit: must be one of clip, crop, fill, max, min, scale"),
         ("fit=CROP", "fit: must be one of clip, crop, fill, max, min, scale"),
-        ("crop=middle", "crop: must be center or a comma list of top/bottom and left/right"),
-        ("crop=top,", "crop: must be center or a comma list of top/bottom and left/right"),
+        (
+            "crop=middle",
+            "crop: must be center, a comma list of top/bottom and left/right, or entropy, attention or focalpoint",
+        ),
+        (
+            "crop=top,",
+            "crop: must be center, a comma list of top/bottom and left/right, or entropy, attention or focalpoint",
+        ),
         ("crop=top,bottom", "crop: opposite edges cannot be combined"),
         ("crop=left,right", "crop: opposite edges cannot be combined"),
         ("crop=center,top", "crop: center cannot be combined with an edge"),
         ("crop=top,top", "crop: lists an item twice"),
-        ("fm=jpeg", "fm: must be one of jpg, pjpg, png, webp, avif, gif"),
-        ("fm=json", "fm: must be one of jpg, pjpg, png, webp, avif, gif"),
+        ("fm=jpeg", "fm: must be one of jpg, pjpg, png, webp, avif, gif, json"),
         ("auto=enhance", "auto: must be a comma list of format, compress"),
         ("auto=format,format", "auto: lists an item twice"),
         ("q=0", "q: must be an integer between 1 and 100"),
@@ -140,3 +154,119 @@ def test_arbitrary_query_text_raises_nothing_but_invalid_parameter(text):
         parse_query(text)
     except InvalidParameter:
         pass
+
+
+# --- the full vocabulary (issue 4) ------------------------------------------------------------------------
+
+
+def test_the_full_vocabulary_parses_into_its_fields():
+    options = parse_query(
+        "w=0.5&h=300&dpr=1.5&fit=crop&crop=focalpoint&fp-x=0.25&fp-y=1&fp-z=2.5&rect=10,20,300,200"
+        "&fm=avif&lossless=true&rot=270&flip=hv&blur=40&sharp=10&bri=-20&con=30&sat=-100"
+        "&pad=5&pad-top=0&pad-right=7&pad-bottom=8&pad-left=9&trim=color&trim-color=0f0&trim-tol=3&frame=2"
+    )
+    assert options == TransformOptions(
+        w=0.5,
+        h=300,
+        dpr=1.5,
+        fit=Fit.CROP,
+        crop=frozenset({Crop.FOCALPOINT}),
+        fp_x=0.25,
+        fp_y=1.0,
+        fp_z=2.5,
+        rect=Rect(10, 20, 300, 200),
+        fm=Format.AVIF,
+        lossless=True,
+        rot=270,
+        flip=Flip.HV,
+        blur=40,
+        sharp=10,
+        bri=-20,
+        con=30,
+        sat=-100,
+        pad=5,
+        pad_top=0,
+        pad_right=7,
+        pad_bottom=8,
+        pad_left=9,
+        trim=Trim.COLOR,
+        trim_color=Color(0, 255, 0),
+        trim_tol=3,
+        frame=2,
+    )
+    assert parse_query("ar=16:9&w=100").ar == Aspect(16, 9)
+    assert parse_query("ar=1.91:1").ar == Aspect(1.91, 1)
+    assert parse_query("fm=json").fm is Format.JSON
+
+
+@pytest.mark.parametrize(
+    ("text", "value"), [("0.5", 0.5), ("0.0001", 0.0001), ("0.9999", 0.9999), ("1", 1), ("8192", 8192)]
+)
+def test_sides_are_pixels_or_ratios(text, value):
+    parsed = parse([("w", text)]).w
+    assert parsed == value and type(parsed) is type(value)  # an int is pixels, a float a ratio
+
+
+@pytest.mark.parametrize(("text", "value"), [("1", True), ("true", True), ("0", False), ("false", False)])
+def test_lossless_takes_both_imgix_spellings(text, value):
+    assert parse([("lossless", text)]).lossless is value
+
+
+SIDE = "must be an integer between 1 and 8192, or a ratio between 0 and 1 such as 0.5"
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("w=0.0", f"w: {SIDE}"),
+        ("w=1.0", f"w: {SIDE}"),
+        ("h=0.12345", f"h: {SIDE}"),
+        ("w=.5", f"w: {SIDE}"),
+        ("ar=16x9", "ar: must be an aspect ratio W:H between 1:100 and 100:1, such as 16:9 or 1.91:1"),
+        ("ar=0:1", "ar: must be an aspect ratio W:H between 1:100 and 100:1, such as 16:9 or 1.91:1"),
+        ("ar=101:1", "ar: must be an aspect ratio W:H between 1:100 and 100:1, such as 16:9 or 1.91:1"),
+        ("ar=1:1&w=10&h=10", "ar: cannot be combined with both w and h"),
+        ("crop=entropy,top", "crop: entropy, attention and focalpoint cannot be combined with anything"),
+        ("crop=focalpoint,attention", "crop: entropy, attention and focalpoint cannot be combined with anything"),
+        (
+            "crop=faces",
+            "crop: must be center, a comma list of top/bottom and left/right, or entropy, attention or focalpoint",
+        ),
+        ("fp-x=1.01", "fp-x: must be a number between 0 and 1"),
+        ("fp-y=-0.1", "fp-y: must be a number between 0 and 1"),
+        ("fp-z=0.5", "fp-z: must be a number between 1 and 100"),
+        ("fp-z=101", "fp-z: must be a number between 1 and 100"),
+        ("rect=0,0,10", "rect: must be x,y,w,h: four integers, w and h at least 1, inside the image"),
+        ("rect=0,0,0,10", "rect: must be x,y,w,h: four integers, w and h at least 1, inside the image"),
+        ("rect=-1,0,10,10", "rect: must be x,y,w,h: four integers, w and h at least 1, inside the image"),
+        ("lossless=yes", "lossless: must be 1, 0, true or false"),
+        ("rot=45", "rot: must be 0, 90, 180 or 270"),
+        ("rot=-90", "rot: must be 0, 90, 180 or 270"),
+        ("flip=x", "flip: must be one of h, v, hv"),
+        ("blur=2001", "blur: must be an integer between 0 and 2000"),
+        ("sharp=101", "sharp: must be an integer between 0 and 100"),
+        ("bri=101", "bri: must be an integer between -100 and 100"),
+        ("con=-101", "con: must be an integer between -100 and 100"),
+        ("sat=+5", "sat: must be an integer between -100 and 100"),
+        ("sat=1.5", "sat: must be an integer between -100 and 100"),
+        ("pad=4097", "pad: must be an integer between 0 and 4096"),
+        ("pad-left=-1", "pad-left: must be an integer between 0 and 4096"),
+        ("trim=edges", "trim: must be one of auto, color"),
+        ("trim-color=8fff", "trim-color: must be a hex colour: RGB or RRGGBB"),
+        ("trim-tol=101", "trim-tol: must be an integer between 0 and 100"),
+        ("frame=0", "frame: must be an integer between 1 and 9999, at most the number of frames"),
+        ("fm=pdf", "fm: must be one of jpg, pjpg, png, webp, avif, gif, json"),
+    ],
+)
+def test_bad_values_of_the_full_vocabulary_name_the_parameter(query, message):
+    with pytest.raises(InvalidParameter) as caught:
+        parse_query(query)
+    assert caught.value.message == message
+    assert caught.value.param == message.split(":")[0]
+
+
+def test_every_parameter_names_what_it_corresponds_to_elsewhere():
+    for name, spec in PARAMETERS.items():
+        assert spec.imgix and spec.imgproxy and spec.cloudflare, name
+    assert PARAMETERS["rot"].cloudflare == "rotate"
+    assert PARAMETERS["fit"].imgix == "fit"

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from transforms.errors import ImageTooLarge, InvalidParameter
-from transforms.options import Crop
+from transforms.options import Crop, Sides
 from transforms.params import parse_query
-from transforms.steps.context import Box, Plan
+from transforms.steps import plan as planning
+from transforms.steps.context import Box, Plan, Region
 from transforms.steps.plan import UNBOUNDED, geometry
 
 TOP = frozenset({Crop.TOP})
@@ -71,3 +72,76 @@ def test_no_resize_of_a_source_beyond_the_output_cap_is_refused():
     with pytest.raises(ImageTooLarge):
         plan_for("fm=webp", width=9000, height=100)
     assert plan_for("w=100", width=9000, height=100).resize == Box(100, UNBOUNDED)
+
+
+def plan_turned(query: str, width: int = 400, height: int = 200, max_side: int = 8192) -> Plan:
+    return planning.plan_for(width, height, parse_query(query).normalised(), max_side)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("w=0.5", Plan(resize=Box(200, UNBOUNDED))),  # a ratio of the source width
+        ("h=0.25&dpr=2", Plan(resize=Box(UNBOUNDED, 100))),
+        ("w=100&ar=2:1", Plan(resize=Box(100, 50))),
+        ("h=50&ar=1:1&fit=crop", Plan(resize=Box(50, 50), crop="centre")),
+        ("ar=1:1&fit=crop", Plan(resize=Box(200, 200), crop="centre")),  # largest square inside 400x200
+        ("w=100&h=100&fit=crop&crop=entropy", Plan(resize=Box(100, 100), crop="entropy")),
+        ("w=100&h=100&fit=min&crop=attention", Plan(resize=Box(100, 100), crop="attention")),
+        ("pad=10", Plan(pad=Sides(10, 10, 10, 10))),
+        ("w=100&h=100&fit=crop&pad=10", Plan(resize=Box(80, 80), crop="centre", pad=Sides(10, 10, 10, 10))),
+        ("w=100&pad-left=20&dpr=2", Plan(resize=Box(160, UNBOUNDED), pad=Sides(left=40))),
+        # Focal point: cover 100x100 (scale 0.5: 200x100), then a window centred on fp as far as the edges allow.
+        (
+            "w=100&h=100&fit=crop&crop=focalpoint&fp-x=0",
+            Plan(resize=Box(200, 100), size="force", window=Region(0, 0, 100, 100)),
+        ),
+        (
+            "w=100&h=100&fit=crop&crop=focalpoint&fp-x=0.6&fp-z=2",
+            Plan(size="force", window=Region(190, 50, 100, 100)),  # scale 1: nothing to resize
+        ),
+        # min never enlarges: zoom 2 at scale 1 cuts half the largest square.
+        ("w=800&h=800&fit=min&crop=focalpoint&fp-z=2", Plan(window=Region(150, 50, 100, 100))),
+    ],
+)
+def test_geometry_of_the_full_vocabulary(query, expected):
+    assert plan_turned(query) == expected
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        # The URL describes the turned output: 100 wide after a quarter turn is 100 high before it.
+        ("w=100&rot=90", Plan(resize=Box(UNBOUNDED, 100))),
+        ("w=100&rot=180", Plan(resize=Box(100, UNBOUNDED))),
+        # The turned output's top is the source's left: covering 100x100 overflows sideways, keep the left.
+        ("w=100&h=100&fit=crop&crop=top&rot=90", Plan(resize=Box(100, 100), crop="low")),
+        ("w=100&h=100&fit=crop&crop=top&rot=270", Plan(resize=Box(100, 100), crop="high")),
+        ("w=100&h=100&fit=crop&crop=left&flip=h", Plan(resize=Box(100, 100), crop="high")),
+        ("pad-top=5&rot=90", Plan(pad=Sides(left=5))),
+        ("pad-top=5&flip=v", Plan(pad=Sides(bottom=5))),
+        ("w=100&ar=2:1&rot=90", Plan(resize=Box(50, 100))),
+    ],
+)
+def test_geometry_reads_rot_and_flip_as_describing_the_output(query, expected):
+    assert plan_turned(query) == expected
+
+
+@pytest.mark.parametrize(
+    ("query", "param"),
+    [
+        ("w=10&pad=5", "pad"),
+        ("w=100&h=100&pad-top=60&pad-bottom=40", "pad"),
+        ("w=2000&ar=1:2", "ar"),
+        ("h=3000&rot=90", "h"),  # names what the URL wrote, though the plan swapped the sides
+    ],
+)
+def test_impossible_geometry_names_the_parameter(query, param):
+    with pytest.raises(InvalidParameter) as caught:
+        plan_turned(query, max_side=2048)
+    assert caught.value.param == param
+
+
+def test_padding_beyond_the_output_cap_is_refused():
+    with pytest.raises(ImageTooLarge):
+        plan_turned("pad=100", width=8100, height=10)

@@ -1,4 +1,4 @@
-"""Step 8: paint transparency with `bg`, or flatten it onto white where the format has no alpha.
+"""Step 15: paint transparency with `bg`, or flatten it onto white where the format has no alpha.
 
 As in imgix, an explicit `bg` colours every transparent pixel whatever the format; a translucent
 `bg` stays translucent where the format can hold alpha, and is blended over white in a JPEG.

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Flag, auto
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from transforms.options import Crop, Format, TransformOptions
+from transforms.options import Crop, Format, Sides, TransformOptions
 from transforms.sniff import SourceFormat
+
+if TYPE_CHECKING:
+    from transforms.marks import MarkSpec
+
+# Formats whose frames make an animation (HEIF and TIFF pages are separate pictures, not frames).
+ANIMATED_FORMATS = frozenset({SourceFormat.GIF, SourceFormat.WEBP})
 
 
 @dataclass(frozen=True)
@@ -17,6 +23,9 @@ class Limits:
     # Either side of the source. Within the pixel budget a 1×100,000,000 strip would still pass,
     # and such strips defeat libvips' tiling; no real photo or scan is longer than this.
     max_input_side: int = 32_768
+    # Frames of an animation decoded for animated output; their pixels also count, summed, against
+    # max_pixels. A still taken from an animation (frame=, or JPEG/PNG/AVIF output) decodes one frame.
+    max_frames: int = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +40,11 @@ class SourceInfo:
     # True when pixels must go through an ICC transform to become sRGB: an embedded profile that is
     # not sRGB. Images with no profile are taken as sRGB, and CMYK without one gets libvips' default.
     foreign_profile: bool
+    frames: int = 1  # pages in the file; width and height are those of one
+
+    @property
+    def animated(self) -> bool:
+        return self.format in ANIMATED_FORMATS and self.frames > 1
 
     @property
     def upright_size(self) -> tuple[int, int]:
@@ -47,19 +61,34 @@ class Box:
 
 
 @dataclass(frozen=True, slots=True)
+class Region:
+    left: int
+    top: int
+    width: int
+    height: int
+
+
+@dataclass(frozen=True, slots=True)
 class Plan:
     """The geometry of a run, decided from the header before the first pixel is decoded.
 
-    ``resize`` is the box handed to libvips' thumbnail (None: keep the source size); ``size`` and
-    ``crop`` are its size and crop modes (crop "none" fits inside the box, the others cover it and cut
-    at that end). ``canvas`` is the padded size for fit=fill, with the image placed at ``gravity``.
+    In order: ``rect`` is cut from the upright source; ``resize`` is the box handed to libvips'
+    thumbnail (None: keep the size); ``size`` and ``crop`` are its size and crop modes (crop "none"
+    fits inside the box, the others cover it and cut at that end or by that smartcrop strategy);
+    ``window`` is cut from the resized image (focal point); ``canvas`` is the padded size for
+    fit=fill, with the image placed at ``gravity``; ``pad`` is added around all that.
+
+    Everything is in the source's orientation: rot and flip turn the result at the end (see turn.py).
     """
 
     resize: Box | None = None
     size: str = "both"  # "both" | "down" | "force"
-    crop: str = "none"  # "none" | "centre" | "low" | "high"
+    crop: str = "none"  # "none" | "centre" | "low" | "high" | "entropy" | "attention"
     canvas: Box | None = None
     gravity: frozenset[Crop] = frozenset()
+    rect: Region | None = None
+    window: Region | None = None
+    pad: Sides = Sides()
 
 
 class Done(Flag):
@@ -80,7 +109,12 @@ class Context:
     source: SourceInfo | None = None  # set by the header step
     plan: Plan | None = None  # set by the plan step
     output: Format | None = None  # set by the plan step
+    mark: MarkSpec | None = None
     image: Any = None  # pyvips.Image once loaded (pyvips ships no type information)
+    # Frames stacked in ``image`` (libvips' "toilet roll": frames one under the other, each
+    # image.height // pages high). Set by the load step; above 1 only for animated output.
+    pages: int = 1
+    animated: bool = False  # set by the plan step: every frame is decoded and kept
     done: Done = Done.NOTHING
     data: bytes = field(default=b"", repr=False)  # set by the encode step
 

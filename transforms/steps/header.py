@@ -1,5 +1,8 @@
 """Step 1: what is this, and may we decode it? Sniff the format, read only the header, check the budget.
 
+The budget here is one frame's: whether every frame of an animation is decoded depends on the output
+format, so the plan step checks the summed budget once it knows.
+
 libvips opens images lazily: ``new_from_buffer`` parses the header and decodes no pixel, so a
 50000x50000 PNG of a few hundred kilobytes is refused here in about a millisecond.
 """
@@ -33,7 +36,16 @@ def read_header(ctx: Context) -> None:
         orientation=_orientation(header),
         has_alpha=bool(header.hasalpha()),
         foreign_profile=_foreign_profile(header),
+        frames=_frames(header),
     )
+
+
+def _frames(header: pyvips.Image) -> int:
+    # Loaded with the default n=1, the header is one frame (page) high; n-pages counts them all.
+    if not header.get_typeof("n-pages"):
+        return 1
+    value = header.get("n-pages")
+    return value if isinstance(value, int) and value >= 1 else 1
 
 
 def _orientation(header: pyvips.Image) -> int:

@@ -3,10 +3,12 @@
 When the plan resizes, libvips' ``thumbnail_buffer`` does load, EXIF rotation, colour import and
 resize in one pass, picking the cheapest decode for the target (JPEG DCT scaling, WebP and SVG
 scale-on-load, HEIF thumbnails). That is the operation issue 3 benchmarks against, so the hot path
-costs the same; the orient, colour and resize steps then see their work done and return.
+costs the same; the orient, colour and resize steps then see their work done and return. It also
+resizes every frame of an animation ("n=-1"), as long as nothing has to be cut per frame.
 
-Without a resize the image is opened lazily and the following steps do their work one by one.
-Either way the image may be sequential: it can be read once, top to bottom, so encode it once.
+Otherwise the image is opened lazily at full size and the following steps do their work one by one:
+without a resize, and whenever a cut comes before the resize (rect, trim) or a cover-and-cut must
+happen frame by frame. Sequential access (read once, top to bottom) is kept where nothing reorders rows.
 """
 
 from __future__ import annotations
@@ -15,17 +17,18 @@ from typing import Any
 
 import pyvips
 
-from transforms.steps.context import Context, Done, SourceInfo
+from transforms.steps.context import Context, Done, Plan, SourceInfo
 from transforms.vips import FAIL_ON
 
 
 def load(ctx: Context) -> None:
     source = ctx.header()
     plan = ctx.geometry()
-    if plan.resize is None:
-        # Rotating reads rows out of order, which a sequential image refuses.
-        access = "sequential" if source.orientation == 1 else "random"
-        ctx.image = pyvips.Image.new_from_buffer(ctx.original, "", access=access, fail_on=FAIL_ON)
+    pages = _pages(ctx)
+    ctx.pages = source.frames if ctx.animated else 1
+    if plan.resize is None or not _one_pass(ctx, plan):
+        access = "sequential" if _in_order(ctx, plan) else "random"
+        ctx.image = pyvips.Image.new_from_buffer(ctx.original, "", access=access, fail_on=FAIL_ON, **pages)
         return
     ctx.image = pyvips.Image.thumbnail_buffer(
         ctx.original,
@@ -35,10 +38,39 @@ def load(ctx: Context) -> None:
         crop=plan.crop,
         # Loader options travel in option_string: thumbnail's own fail_on does not reach the loader
         # (measured, libvips 8.18: a truncated JPEG then decodes silently with grey rows).
-        option_string=f"fail_on={FAIL_ON}",
+        option_string=",".join([f"fail_on={FAIL_ON}", *(f"{name}={value}" for name, value in pages.items())]),
         **_colour_options(source),
     )
     ctx.done |= Done.ORIENTED | Done.COLOUR | Done.RESIZED
+
+
+def _pages(ctx: Context) -> dict[str, int]:
+    """Loader options choosing the frames: all of an animation, one asked for, or (default) the first."""
+    if ctx.animated:
+        return {"n": -1}
+    frame = ctx.options.frame
+    if frame is not None and frame > 1:
+        return {"page": frame - 1}  # only multi-page formats get here: plan refused the others
+    return {}
+
+
+def _one_pass(ctx: Context, plan: Plan) -> bool:
+    if plan.rect is not None or ctx.options.trim is not None:
+        return False  # a cut before the resize
+    # thumbnail's cover-and-cut treats the whole roll as one image; cutting happens per frame instead.
+    return not (ctx.animated and plan.crop != "none")
+
+
+def _in_order(ctx: Context, plan: Plan) -> bool:
+    options = ctx.options
+    return (
+        ctx.header().orientation == 1
+        and plan.rect is None
+        and options.trim is None
+        and options.rot is None
+        and options.flip is None
+        and not ctx.animated
+    )
 
 
 def _colour_options(source: SourceInfo) -> dict[str, Any]:

@@ -1,65 +1,131 @@
 """Step 2: all geometry and the output format, decided from the header before any pixel is decoded.
 
-The pure function ``geometry`` holds the fit rules; the step adds the output format. The rules
-read normalised options only, which is what makes ``TransformOptions.canonical`` safe as a key.
+The pure function ``geometry`` holds the fit rules; the step adds `rect`, the output format and the
+animation checks. The rules read normalised options only, which is what makes
+``TransformOptions.canonical`` safe as a key. ``plan_for`` is also what the trim step calls once it
+knows the trimmed size.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 from transforms.errors import ImageTooLarge, InvalidParameter
-from transforms.negotiate import output_for_source
-from transforms.options import Crop, Fit, TransformOptions
-from transforms.steps.context import Box, Context, Plan
+from transforms.negotiate import keep_animation, output_for_source
+from transforms.options import Crop, Fit, Rect, Sides, TransformOptions
+from transforms.steps.context import Box, Context, Limits, Plan, Region, SourceInfo
+from transforms.steps.turn import source_options, swaps_sides
 
 # libvips' largest coordinate: a box side that never constrains (thumbnail's height defaults to
 # its width, so a missing side must be spelled out).
 UNBOUNDED = 10_000_000
+_STRATEGIES = {Crop.ENTROPY: "entropy", Crop.ATTENTION: "attention"}
 
 
 def plan(ctx: Context) -> None:
     source = ctx.header()
+    options = ctx.options
     width, height = source.upright_size
-    ctx.plan = geometry(width, height, ctx.options, ctx.limits.max_output_side)
-    ctx.output = output_for_source(ctx.chosen, source.format, source.has_alpha)
+    rect = _inside("rect", options.rect, width, height)
+    if rect is not None:
+        width, height = rect.width, rect.height
+    ctx.plan = replace(plan_for(width, height, options, ctx.limits.max_output_side), rect=rect)
+    output = keep_animation(output_for_source(ctx.chosen, source.format, source.has_alpha), options, source.animated)
+    ctx.output = output
+    ctx.animated = source.animated and output.animates and options.frame is None
+    _check_frames(source, options, ctx.limits, ctx.animated)
 
 
-def geometry(width: int, height: int, options: TransformOptions, max_side: int) -> Plan:
-    """The plan for an upright ``width`` x ``height`` source and normalised ``options``."""
-    if options.w is None and options.h is None:
-        if max(width, height) > max_side:
-            raise ImageTooLarge(f"the image is wider or taller than {max_side} pixels: ask for a w or h")
-        return Plan()
+def plan_for(width: int, height: int, options: TransformOptions, max_side: int) -> Plan:
+    """The plan for an upright ``width`` x ``height`` image (after rect and trim), turned options applied."""
+    names = ("h", "w") if swaps_sides(options) else ("w", "h")
+    return geometry(width, height, source_options(options), max_side, names)
+
+
+def geometry(
+    width: int, height: int, options: TransformOptions, max_side: int, names: tuple[str, str] = ("w", "h")
+) -> Plan:
+    """The plan for a ``width`` x ``height`` image and normalised ``options`` in its orientation.
+
+    ``names`` are the parameters the URL used for this orientation's width and height (rot swaps them),
+    so that an error names what the caller wrote.
+    """
     dpr = options.dpr or 1.0
-    target_w = _requested("w", options.w, dpr, max_side)
-    target_h = _requested("h", options.h, dpr, max_side)
+    pad = _scaled(options.sides(), dpr)
+    target_w = _requested(names[0], options.w, width, dpr, max_side)
+    target_h = _requested(names[1], options.h, height, dpr, max_side)
+    if options.ar is not None:
+        target_w, target_h = _completed(options.ar.ratio, target_w, target_h, width, height, max_side)
+    if target_w is None and target_h is None:
+        if max(width + pad.left + pad.right, height + pad.top + pad.bottom) > max_side:
+            raise ImageTooLarge(f"the image is wider or taller than {max_side} pixels: ask for a w or h")
+        return Plan(pad=pad)
+    inner_w = _inner(target_w, pad.left + pad.right)
+    inner_h = _inner(target_h, pad.top + pad.bottom)
     fit = options.fit or Fit.CLIP
-    if target_w is None or target_h is None:
-        return _one_side(width, height, target_w, target_h, fit, max_side)
-    target = Box(target_w, target_h)
+    if inner_w is None or inner_h is None:
+        extra = pad.top + pad.bottom if inner_w is not None else pad.left + pad.right
+        found = _one_side(width, height, inner_w, inner_h, fit, max_side - extra, names)
+    else:
+        found = _boxed(width, height, Box(inner_w, inner_h), options, fit)
+    return replace(found, pad=pad)
+
+
+def _boxed(width: int, height: int, target: Box, options: TransformOptions, fit: Fit) -> Plan:
     if fit is Fit.MAX:
         return Plan(resize=target, size="down")
     if fit is Fit.SCALE:
         return Plan(resize=target, size="force")
     if fit is Fit.FILL:
         return Plan(resize=target, canvas=target, gravity=options.crop)
+    if fit in (Fit.CROP, Fit.MIN) and options.crop == {Crop.FOCALPOINT}:
+        return _focal(width, height, target, options, fit)
     if fit is Fit.CROP or (fit is Fit.MIN and _cover_scale(width, height, target) <= 1):
-        return Plan(resize=target, crop=_cut_end(width, height, target, options.crop))
+        return Plan(resize=target, crop=_cut(width, height, target, options.crop))
     if fit is Fit.MIN:
         # Covering would enlarge: cut the largest region of the target's aspect ratio at scale 1.
-        region = Box(
-            min(width, _round(height * target_w / target_h)),
-            min(height, _round(width * target_h / target_w)),
-        )
-        return Plan(resize=region, crop=_cut_end(width, height, region, options.crop))
+        region = _largest(width, height, target.width / target.height)
+        return Plan(resize=region, crop=_cut(width, height, region, options.crop))
     return Plan(resize=target)
 
 
-def _requested(name: str, value: int | None, dpr: float, max_side: int) -> int | None:
+def _focal(width: int, height: int, target: Box, options: TransformOptions, fit: Fit) -> Plan:
+    """Cover the target (zoomed by fp-z), then cut a target-sized window centred on the focal point.
+
+    Scaling first and cutting second keeps libvips' one-pass thumbnail for the scaling.
+    """
+    zoom = options.fp_z or 1.0
+    at_x = 0.5 if options.fp_x is None else options.fp_x
+    at_y = 0.5 if options.fp_y is None else options.fp_y
+    cover = _cover_scale(width, height, target)
+    if fit is Fit.MIN and cover > 1:
+        # Never enlarge: the largest region of the target's shape at scale 1, made smaller by the zoom.
+        largest = _largest(width, height, target.width / target.height)
+        window = Box(_round(largest.width / zoom), _round(largest.height / zoom))
+        return Plan(window=_window(Box(width, height), window, at_x, at_y))
+    scale = cover * zoom
+    if fit is Fit.MIN:
+        scale = min(scale, 1.0)
+    scaled = Box(max(target.width, _round(width * scale)), max(target.height, _round(height * scale)))
+    if max(scaled.width, scaled.height) > UNBOUNDED:
+        raise InvalidParameter("fp-z" if zoom > 1 else "crop", "zooms further than libvips can draw")
+    resize = None if scaled == Box(width, height) else scaled
+    return Plan(resize=resize, size="force", window=_window(scaled, target, at_x, at_y))
+
+
+def _window(image: Box, window: Box, at_x: float, at_y: float) -> Region:
+    """``window`` centred on (at_x, at_y) of ``image`` as far as its edges allow."""
+    left = min(max(0, _round_any(at_x * image.width - window.width / 2)), image.width - window.width)
+    top = min(max(0, _round_any(at_y * image.height - window.height / 2)), image.height - window.height)
+    return Region(left, top, window.width, window.height)
+
+
+def _requested(name: str, value: float | None, source_side: int, dpr: float, max_side: int) -> int | None:
     if value is None:
         return None
-    scaled = _round(value * dpr)
+    pixels = value * source_side if isinstance(value, float) else value  # a float is a ratio
+    scaled = _round(pixels * dpr)
     if scaled > max_side:
         if dpr != 1:
             raise InvalidParameter("dpr", f"{name}×dpr must be at most {max_side} pixels")
@@ -67,32 +133,65 @@ def _requested(name: str, value: int | None, dpr: float, max_side: int) -> int |
     return scaled
 
 
-def _one_side(width: int, height: int, target_w: int | None, target_h: int | None, fit: Fit, max_side: int) -> Plan:
+def _completed(
+    ratio: float, target_w: int | None, target_h: int | None, width: int, height: int, max_side: int
+) -> tuple[int, int]:
+    """The box `ar` makes with the side given (normalising dropped ar when both are)."""
+    if target_w is not None:
+        box = Box(target_w, _round(target_w / ratio))
+    elif target_h is not None:
+        box = Box(_round(target_h * ratio), target_h)
+    else:
+        box = _largest(width, height, ratio)
+    if max(box.width, box.height) > max_side:
+        raise InvalidParameter("ar", f"makes a side longer than {max_side} pixels")
+    return box.width, box.height
+
+
+def _inner(target: int | None, padding: int) -> int | None:
+    if target is None:
+        return None
+    if target - padding < 1:
+        raise InvalidParameter("pad", "leaves no room for the image inside w and h")
+    return target - padding
+
+
+def _one_side(
+    width: int, height: int, target_w: int | None, target_h: int | None, fit: Fit, max_side: int, names: tuple[str, str]
+) -> Plan:
     """Only w or only h: keep the aspect ratio whatever the fit (normalising left only clip or max)."""
     if target_w is not None:
-        scale, other, name = target_w / width, height, "w"
+        scale, other, name = target_w / width, height, names[0]
     elif target_h is not None:
-        scale, other, name = target_h / height, width, "h"
+        scale, other, name = target_h / height, width, names[1]
     else:
         return Plan()
     if fit is Fit.MAX:
         scale = min(scale, 1.0)
     if _round(other * scale) > max_side:
-        raise InvalidParameter(name, f"the other side of the result would exceed {max_side} pixels")
+        raise InvalidParameter(name, "the other side of the result would be too long")
     box = Box(target_w or UNBOUNDED, target_h or UNBOUNDED)
     return Plan(resize=box, size="down" if fit is Fit.MAX else "both")
+
+
+def _largest(width: int, height: int, ratio: float) -> Box:
+    """The largest box of aspect ``ratio`` inside ``width`` x ``height``."""
+    return Box(min(width, _round(height * ratio)), min(height, _round(width / ratio)))
 
 
 def _cover_scale(width: int, height: int, target: Box) -> float:
     return max(target.width / width, target.height / height)
 
 
-def _cut_end(width: int, height: int, target: Box, gravity: frozenset[Crop]) -> str:
-    """libvips' crop mode for covering ``target``: which end of the overflowing axis to keep.
+def _cut(width: int, height: int, target: Box, gravity: frozenset[Crop]) -> str:
+    """libvips' crop mode for covering ``target``: a smartcrop strategy, or which end of the overflow to keep.
 
     Covering fits one axis exactly and overflows the other, so only that axis' edges matter:
     libvips' "low" keeps the top or left end, "high" the bottom or right end.
     """
+    for strategy, mode in _STRATEGIES.items():
+        if strategy in gravity:
+            return mode
     overflows_vertically = target.width / width >= target.height / height
     low, high = (Crop.TOP, Crop.BOTTOM) if overflows_vertically else (Crop.LEFT, Crop.RIGHT)
     if low in gravity:
@@ -102,6 +201,38 @@ def _cut_end(width: int, height: int, target: Box, gravity: frozenset[Crop]) -> 
     return "centre"
 
 
+def _inside(name: str, rect: Rect | None, width: int, height: int) -> Region | None:
+    if rect is None:
+        return None
+    if rect.x + rect.width > width or rect.y + rect.height > height:
+        raise InvalidParameter(name, f"must lie inside the {width}x{height} image")
+    if (rect.x, rect.y, rect.width, rect.height) == (0, 0, width, height):
+        return None  # the whole image: nothing to cut
+    return Region(rect.x, rect.y, rect.width, rect.height)
+
+
+def _check_frames(source: SourceInfo, options: TransformOptions, limits: Limits, animated: bool) -> None:
+    if options.frame is not None and options.frame > source.frames:
+        raise InvalidParameter("frame", f"must be at most {source.frames}: the image has no frame {options.frame}")
+    if not animated:
+        return
+    # Checked from the header, before decoding: every frame of an animated output is decoded.
+    if source.frames > limits.max_frames:
+        raise ImageTooLarge(f"the animation has more than {limits.max_frames} frames")
+    if source.width * source.height * source.frames > limits.max_pixels:
+        raise ImageTooLarge(f"the animation has more than {limits.max_pixels:,} pixels in all its frames")
+
+
+def _scaled(sides: Sides, dpr: float) -> Sides:
+    if dpr == 1 or not sides:
+        return sides
+    return Sides(*(_round_any(side * dpr) for side in (sides.top, sides.right, sides.bottom, sides.left)))
+
+
 def _round(value: float) -> int:
     """Half up and at least 1 (Python's round() is half-to-even, which surprises in pixel sizes)."""
-    return max(1, math.floor(value + 0.5))
+    return max(1, _round_any(value))
+
+
+def _round_any(value: float) -> int:
+    return math.floor(value + 0.5)
