@@ -19,6 +19,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cachetools import LRUCache, TTLCache
+
+from gateway.accounts.models import MarkPreset
+from gateway.errors import GatewayError, OriginError, ValidationError
+from gateway.markrules import first_match
+from gateway.tenancy import Tenant
+from transforms.errors import InvalidParameter
 from transforms.marks import (
     MARK_PARAMETERS,
     MarkSpec,
@@ -28,12 +34,6 @@ from transforms.marks import (
     parse_scale,
     parse_size,
 )
-
-from gateway.accounts.models import MarkPreset
-from gateway.errors import GatewayError, OriginError, ValidationError
-from gateway.markrules import first_match
-from gateway.tenancy import Tenant
-from transforms.errors import InvalidParameter
 
 _OVERRIDES = ("mark-align", "mark-alpha", "mark-scale", "mark-pad", "mark-w", "mark-h")
 
