@@ -6,6 +6,7 @@ import contextlib
 import logging
 from dataclasses import dataclass
 
+from gateway import malloc
 from gateway.accounts.keyring import secret_box
 from gateway.accounts.sqlite import SqliteAccountStore
 from gateway.accounts.store import AccountStore
@@ -76,6 +77,7 @@ def build_result_store(settings: Settings) -> ResultStore | None:
 
 def build_services(settings: Settings, store: AccountStore | None = None) -> Services:
     vips.configure(concurrency=settings.vips_concurrency)
+    malloc.limit_arenas(max(2, settings.transform_threads))
     store = store or SqliteAccountStore(settings.database_path)
     guard = NetGuard(settings.trusted_networks)
     factory = SourceFactory(settings, guard, secret_box(settings))

@@ -7,11 +7,13 @@ busy; scaling beyond that is done with processes (Granian workers), as measured 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
+from gateway import malloc
 from gateway.errors import Overloaded
 
 T = TypeVar("T")
@@ -38,6 +40,10 @@ class TransformPool:
             return await loop.run_in_executor(self._executor, context.run, func)
         finally:
             self._admitted -= 1
+            if self._admitted == 0:
+                # Idle: hand the decoders' freed pages back (see gateway.malloc), off the event loop.
+                with contextlib.suppress(RuntimeError):  # the pool is shutting down
+                    self._executor.submit(malloc.trim)
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
