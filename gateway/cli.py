@@ -306,6 +306,7 @@ DEMO_EXAMPLES = (
     ("a 400x400 square crop", "photo-path.jpg?w=400&h=400&fit=crop"),
     ("a progressive JPEG thumbnail at 2x", "photo-colorfulcups.jpg?w=300&dpr=2&fm=pjpg&q=70"),
     ("a transparent PNG padded onto a colour", "alpha-elarun.png?w=500&h=500&fit=fill&bg=1e293b&fm=png"),
+    ("the photo's metadata and a ThumbHash placeholder", "photo-kite.jpg?fm=json"),
 )
 
 
