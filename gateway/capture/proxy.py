@@ -1,0 +1,328 @@
+"""The egress proxy: the only way out for every request a capture browser makes.
+
+Chromium is started with ``--proxy-server`` pointing here and ``--proxy-bypass-list=<-loopback>``, so
+pages, subresources, redirects, fetch/XHR and WebSockets (which Chromium always tunnels with CONNECT)
+all arrive as either
+
+- ``CONNECT host:port`` (https, wss, ws): a byte tunnel once the target is allowed, or
+- ``GET http://host/path`` (plain http): forwarded as one request per connection.
+
+For each, the host is resolved once, every address is checked by the ``NetGuard`` (netguard.py), and the
+proxy connects to the checked address itself, never to the name again: a DNS answer that changes
+between check and connect (rebinding) has nothing left to change. Refused targets get 403 and are
+counted and logged; the log says why but never where, as addresses are internal information.
+
+Two listeners: captures use the first (each capture's browser context is given it). The second is the
+browser-wide ``--proxy-server``, used by Chromium's own background traffic (component updates, network
+time, account and search-engine preconnects, which no flag stops entirely); it refuses everything, so a
+browser never talks to anyone by itself, and a request that somehow escaped its context's proxy
+setting fails closed.
+
+Loopback ports of the capture machinery itself (this proxy, ChromeDriver, DevTools) are refused even
+when a development setting trusts loopback, so a page can never drive its own browser.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from gateway.errors import BlockedAddress, OriginError
+from gateway.netguard import NetGuard, resolve_public
+
+logger = logging.getLogger(__name__)
+
+MAX_HEAD_BYTES = 64 * 1024
+_CHUNK = 64 * 1024
+# Hop-by-hop headers (RFC 9110 §7.6.1) and the proxy's own; the connection to the origin is ours.
+# Transfer-Encoding stays: bodies are relayed byte for byte, framing included.
+_HOP_BY_HOP = frozenset(
+    {"connection", "keep-alive", "proxy-connection", "proxy-authorization", "proxy-authenticate", "upgrade", "te"}
+)
+
+
+class _Refused(Exception):
+    def __init__(self, status: str, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+_FORBIDDEN = "403 Forbidden"
+_BAD_GATEWAY = "502 Bad Gateway"
+_BAD_REQUEST = "400 Bad Request"
+
+
+@dataclass(frozen=True, slots=True)
+class _Head:
+    method: str
+    target: str
+    version: str
+    headers: list[tuple[str, str]]
+
+
+class EgressProxy:
+    def __init__(
+        self,
+        guard: NetGuard,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        clients: Sequence[str] = ("127.0.0.0/8", "::1/128"),
+        connect_timeout: float = 5.0,
+        idle_timeout: float = 30.0,
+        max_connections: int = 1024,
+    ) -> None:
+        self._guard = guard
+        self._host = host
+        self._port = port
+        self._clients = tuple(ipaddress.ip_network(network) for network in clients)
+        self._connect_timeout = connect_timeout
+        self._idle_timeout = idle_timeout
+        self._slots = asyncio.BoundedSemaphore(max_connections)
+        self._servers: list[asyncio.Server] = []
+        self._browser_port = 0
+        self._connections: set[asyncio.Task[None]] = set()
+        self._protected_ports: set[int] = set()
+        self.refused = 0
+        self.forwarded = 0
+        self.background_refused = 0
+
+    async def start(self) -> None:
+        captures = await asyncio.start_server(self._serve_capture, self._host, self._port, limit=MAX_HEAD_BYTES)
+        self._servers.append(captures)
+        self._port = captures.sockets[0].getsockname()[1]
+        browser = await asyncio.start_server(self._serve_browser, self._host, 0, limit=MAX_HEAD_BYTES)
+        self._servers.append(browser)
+        self._browser_port = browser.sockets[0].getsockname()[1]
+        self.protect_loopback_port(self._port)
+        self.protect_loopback_port(self._browser_port)
+
+    @property
+    def port(self) -> int:
+        return self._port
+
+    def url(self, public_host: str | None = None) -> str:
+        """The proxy for capture contexts: ``http://host:port``."""
+        return _url(public_host or self._host, self._port)
+
+    def browser_url(self, public_host: str | None = None) -> str:
+        """The browser-wide ``--proxy-server``, which refuses everything."""
+        return _url(public_host or self._host, self._browser_port)
+
+    def protect_loopback_port(self, port: int) -> None:
+        self._protected_ports.add(port)
+
+    def release_loopback_port(self, port: int) -> None:
+        if port != self._port:
+            self._protected_ports.discard(port)
+
+    async def aclose(self) -> None:
+        for server in self._servers:
+            server.close()
+        for task in list(self._connections):
+            task.cancel()
+        if self._connections:
+            await asyncio.gather(*self._connections, return_exceptions=True)
+        for server in self._servers:
+            await server.wait_closed()
+        self._servers.clear()
+
+    async def _serve_capture(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await self._serve(reader, writer, self._handle)
+
+    async def _serve_browser(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await self._serve(reader, writer, self._refuse_all)
+
+    async def _serve(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        handle: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]],
+    ) -> None:
+        task = asyncio.current_task()
+        assert task is not None  # noqa: S101 - always inside a task here
+        self._connections.add(task)
+        try:
+            if not self._client_allowed(writer) or self._slots.locked():
+                return
+            async with self._slots:
+                await handle(reader, writer)
+        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError):
+            pass  # the browser went away or sent nonsense: nothing to answer
+        finally:
+            self._connections.discard(task)
+            writer.close()
+            with contextlib.suppress(OSError, asyncio.CancelledError):
+                await writer.wait_closed()
+
+    def _client_allowed(self, writer: asyncio.StreamWriter) -> bool:
+        peer = writer.get_extra_info("peername")
+        try:
+            address = ipaddress.ip_address(peer[0])
+        except (TypeError, ValueError, IndexError):
+            return False
+        return any(address in network for network in self._clients)
+
+    async def _refuse_all(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), self._idle_timeout)
+        self.background_refused += 1
+        writer.write(_refusal(_FORBIDDEN))
+        await writer.drain()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        raw = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), self._idle_timeout)
+        try:
+            head = _parse_head(raw)
+            if head.method == "CONNECT":
+                host, port = _authority(head.target)
+                upstream = await self._open(host, port)
+                writer.write(b"HTTP/1.1 200 Connection Established\r\n\r\n")
+                await writer.drain()
+            else:
+                host, port, request = _origin_request(head)
+                upstream = await self._open(host, port)
+                upstream[1].write(request)
+        except _Refused as refusal:
+            self.refused += 1
+            logger.info("capture egress refused (%s)", refusal.reason)
+            writer.write(_refusal(refusal.status))
+            await writer.drain()
+            return
+        self.forwarded += 1
+        up_reader, up_writer = upstream
+        try:
+            to_client = (
+                self._pipe(up_reader, writer) if head.method == "CONNECT" else self._relay_response(up_reader, writer)
+            )
+            await _first_to_finish(self._pipe(reader, up_writer), to_client)
+        finally:
+            up_writer.close()
+            with contextlib.suppress(OSError, asyncio.CancelledError):
+                await up_writer.wait_closed()
+
+    async def _open(self, host: str, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """Resolve once, check every address, connect to a checked address (never to the name)."""
+        try:
+            addresses = await resolve_public(host, port, self._guard)
+        except BlockedAddress as exc:
+            raise _Refused(_FORBIDDEN, "non-public address") from exc
+        except OriginError as exc:
+            raise _Refused(_BAD_GATEWAY, "host does not resolve") from exc
+        for address in addresses:
+            if ipaddress.ip_address(address).is_loopback and port in self._protected_ports:
+                raise _Refused(_FORBIDDEN, "capture machinery port")
+        for address in addresses:
+            try:
+                return await asyncio.wait_for(
+                    asyncio.open_connection(address, port, limit=MAX_HEAD_BYTES), self._connect_timeout
+                )
+            except (OSError, TimeoutError):
+                continue
+        raise _Refused(_BAD_GATEWAY, "connection to the origin failed")
+
+    async def _pipe(self, source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+        while data := await asyncio.wait_for(source.read(_CHUNK), self._idle_timeout):
+            sink.write(data)
+            await sink.drain()
+
+    async def _relay_response(self, upstream: asyncio.StreamReader, client: asyncio.StreamWriter) -> None:
+        # Rewrite the response head so the browser does not reuse this connection for another host:
+        # each forwarded connection carries exactly one checked request.
+        while True:
+            raw = await asyncio.wait_for(upstream.readuntil(b"\r\n\r\n"), self._idle_timeout)
+            status_line, _, rest = raw.partition(b"\r\n")
+            parts = status_line.split(b" ", 2)
+            interim = len(parts) > 1 and parts[1].startswith(b"1") and parts[1] != b"101"
+            if interim:
+                client.write(raw)
+                continue
+            lines = [line for line in rest.split(b"\r\n") if line]
+            kept = [
+                line for line in lines if line.split(b":", 1)[0].strip().lower().decode("latin-1") not in _HOP_BY_HOP
+            ]
+            client.write(b"\r\n".join([status_line, *kept, b"Connection: close", b"", b""]))
+            break
+        await self._pipe(upstream, client)
+
+
+def _url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def _refusal(status: str) -> bytes:
+    return f"HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".encode()
+
+
+async def _first_to_finish(*coroutines: Coroutine[Any, Any, None]) -> None:
+    tasks = [asyncio.ensure_future(coroutine) for coroutine in coroutines]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            task.exception()  # retrieved, so an error in one direction is not logged as "never retrieved"
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _parse_head(raw: bytes) -> _Head:
+    lines = [line for line in raw.decode("latin-1").split("\r\n") if line]
+    if not lines:
+        raise _Refused(_BAD_REQUEST, "empty request")
+    request_line, *header_lines = lines
+    parts = request_line.split(" ")
+    if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
+        raise _Refused(_BAD_REQUEST, "malformed request line")
+    headers: list[tuple[str, str]] = []
+    for line in header_lines:
+        name, colon, value = line.partition(":")
+        if not colon or not name or name != name.strip():
+            raise _Refused(_BAD_REQUEST, "malformed header")
+        headers.append((name, value.strip()))
+    return _Head(parts[0], parts[1], parts[2], headers)
+
+
+def _authority(target: str) -> tuple[str, int]:
+    try:
+        parts = urlsplit(f"//{target}")
+        host, port = parts.hostname, parts.port
+    except ValueError as exc:
+        raise _Refused(_BAD_REQUEST, "malformed CONNECT target") from exc
+    if not host or port is None or parts.path or parts.username is not None:
+        raise _Refused(_BAD_REQUEST, "malformed CONNECT target")
+    return host, port
+
+
+def _origin_request(head: _Head) -> tuple[str, int, bytes]:
+    """Check an absolute-form http request and rewrite it for the origin server."""
+    try:
+        parts = urlsplit(head.target)
+        host, port = parts.hostname, parts.port or 80
+    except ValueError as exc:
+        raise _Refused(_BAD_REQUEST, "malformed request target") from exc
+    if parts.scheme != "http" or not host or parts.username is not None:
+        raise _Refused(_BAD_REQUEST, "only absolute http:// requests are forwarded")
+    path = parts.path or "/"
+    if parts.query:
+        path = f"{path}?{parts.query}"
+    listed = {
+        token.strip().lower()
+        for name, value in head.headers
+        if name.lower() == "connection"
+        for token in value.split(",")
+    }
+    lines = [f"{head.method} {path} {head.version}"]
+    lines += [
+        f"{name}: {value}"
+        for name, value in head.headers
+        if name.lower() not in _HOP_BY_HOP and name.lower() not in listed
+    ]
+    lines += ["Connection: close", "", ""]
+    return host, port, "\r\n".join(lines).encode("latin-1")

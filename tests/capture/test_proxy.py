@@ -1,0 +1,147 @@
+"""The egress proxy on its own, spoken to over real sockets the way Chromium speaks to it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import pytest
+
+from gateway.capture.proxy import EgressProxy
+from gateway.netguard import NetGuard
+from tests.capture.testsite import Canary, TestSite
+
+pytestmark = [pytest.mark.integration, pytest.mark.anyio]
+
+
+@pytest.fixture
+async def proxy() -> AsyncIterator[EgressProxy]:
+    egress = EgressProxy(NetGuard(["127.0.0.1/32"]), connect_timeout=2.0, idle_timeout=5.0)
+    await egress.start()
+    yield egress
+    await egress.aclose()
+
+
+async def exchange(port: int, request: bytes, then: bytes = b"") -> bytes:
+    """Send ``request``; if the proxy answers 200 to a CONNECT, send ``then`` through the tunnel."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(request)
+        await writer.drain()
+        if then:
+            head = await reader.readuntil(b"\r\n\r\n")
+            if not head.startswith(b"HTTP/1.1 200"):
+                return head
+            writer.write(then)
+            await writer.drain()
+        return await asyncio.wait_for(reader.read(), 10)
+    finally:
+        writer.close()
+        with contextlib.suppress(ConnectionResetError):  # a proxy that hung up on us unread
+            await writer.wait_closed()
+
+
+def status(response: bytes) -> int:
+    return int(response.split(b" ", 2)[1])
+
+
+async def test_forwards_plain_http_as_one_request_per_connection(proxy: EgressProxy, site: TestSite) -> None:
+    host = site.origin.removeprefix("http://")
+    response = await exchange(
+        proxy.port,
+        f"GET {site.origin}/headers?x=1 HTTP/1.1\r\nHost: {host}\r\nProxy-Connection: keep-alive\r\n"
+        "Proxy-Authorization: Basic c2VjcmV0\r\nConnection: keep-alive, X-Drop-Me\r\nX-Drop-Me: 1\r\n"
+        "X-Keep-Me: 1\r\n\r\n".encode(),
+    )
+    head, _, body = response.partition(b"\r\n\r\n")
+    assert status(response) == 200
+    assert b"\r\nConnection: close" in head
+    # What the origin saw: the proxy's own and hop-by-hop headers are gone, the rest arrived.
+    assert b"X-Keep-Me: 1" in body
+    for dropped in (b"Proxy-Connection", b"Proxy-Authorization", b"X-Drop-Me", b"keep-alive"):
+        assert dropped not in body
+    assert proxy.forwarded == 1
+
+
+async def test_tunnels_connect_to_an_allowed_address(proxy: EgressProxy, site: TestSite) -> None:
+    host = site.origin.removeprefix("http://")
+    response = await exchange(
+        proxy.port,
+        f"CONNECT {host} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode(),
+        then=f"GET /simple.html HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode(),
+    )
+    assert status(response) == 200
+    assert b"A simple page" in response
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "{canary}",
+        "169.254.169.254:80",
+        "[::1]:{canary_port}",
+        "0.0.0.0:{canary_port}",
+        "[::ffff:127.0.0.2]:{canary_port}",
+        "0x7f000002:{canary_port}",
+        "10.0.0.1:80",
+        "100.64.0.1:80",
+    ],
+)
+async def test_refuses_non_public_addresses(proxy: EgressProxy, canary: Canary, target: str) -> None:
+    target = target.format(canary=canary.address, canary_port=canary.address.rpartition(":")[2])
+    connect = await exchange(proxy.port, f"CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n".encode())
+    forward = await exchange(proxy.port, f"GET http://{target}/ HTTP/1.1\r\nHost: {target}\r\n\r\n".encode())
+    assert status(connect) == 403
+    assert status(forward) == 403
+    assert proxy.refused == 2
+    assert proxy.forwarded == 0
+    assert canary.hits == 0
+
+
+async def test_refuses_the_capture_machinery_even_on_trusted_loopback(proxy: EgressProxy, site: TestSite) -> None:
+    port = int(site.origin.rpartition(":")[2])
+    proxy.protect_loopback_port(port)
+    response = await exchange(proxy.port, f"GET {site.origin}/ HTTP/1.1\r\n\r\n".encode())
+    assert status(response) == 403
+    own = await exchange(proxy.port, f"CONNECT 127.0.0.1:{proxy.port} HTTP/1.1\r\n\r\n".encode())
+    assert status(own) == 403
+
+
+async def test_the_browser_listener_refuses_everything(proxy: EgressProxy, site: TestSite) -> None:
+    port = int(proxy.browser_url().rpartition(":")[2])
+    response = await exchange(port, f"GET {site.origin}/simple.html HTTP/1.1\r\n\r\n".encode())
+    assert status(response) == 403
+    assert proxy.background_refused == 1
+    assert proxy.forwarded == 0
+
+
+@pytest.mark.parametrize(
+    "request_head",
+    [
+        b"NONSENSE\r\n\r\n",
+        b"CONNECT example.com HTTP/1.1\r\n\r\n",
+        b"CONNECT user@example.com:443 HTTP/1.1\r\n\r\n",
+        b"GET /relative HTTP/1.1\r\nHost: example.com\r\n\r\n",
+        b"GET https://example.com/ HTTP/1.1\r\n\r\n",
+        b"GET ftp://example.com/ HTTP/1.1\r\n\r\n",
+        b"GET http://example.com/ HTTP/1.1\r\nBad Header\r\n\r\n",
+    ],
+)
+async def test_malformed_requests_get_400(proxy: EgressProxy, request_head: bytes) -> None:
+    assert status(await exchange(proxy.port, request_head)) == 400
+    assert proxy.forwarded == 0
+
+
+async def test_only_listed_clients_may_use_it(site: TestSite) -> None:
+    egress = EgressProxy(NetGuard(["127.0.0.1/32"]), clients=("10.0.0.0/8",))
+    await egress.start()
+    try:
+        try:
+            response = await exchange(egress.port, f"GET {site.origin}/simple.html HTTP/1.1\r\n\r\n".encode())
+        except ConnectionResetError:
+            response = b""
+    finally:
+        await egress.aclose()
+    assert response == b""  # dropped without a word
+    assert egress.forwarded == 0
