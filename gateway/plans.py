@@ -24,11 +24,14 @@ PLAN_TTL = 10.0
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    kind: str  # "o" (workspace origin) or "src" (external URL)
+    kind: str  # "o" (workspace origin), "src" (external URL) or "cap" (capture)
     source_key: str
     identity: str
     fetch: FetchOriginal
     host: str | None  # for auto-apply rules on external hosts
+    # Captures: how long outputs are kept (None = a year), and whether to serve the bytes as they are (PDF).
+    max_age: int | None = None
+    passthrough: bool = False
 
 
 @dataclass(slots=True)

@@ -49,6 +49,8 @@ class RenderRequest:
     # 0 = deliver and keep nothing (captures with retention 0).
     keep: bool = True
     mark: ResolvedMark | None = None
+    # Serve the original's bytes as they are (a capture's PDF): no pixels to transform.
+    passthrough: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,11 +119,15 @@ class Renderer:
                 self._memory.put(key, entry)
                 return Rendered(entry, "store")
         original = await self._original(request)
-        output = await self._transform(original, request)
+        if request.passthrough:
+            data, content_type = original.data, original.content_type or "application/octet-stream"
+        else:
+            output = await self._transform(original, request)
+            data, content_type = output.data, output.content_type
         entry = MemoryEntry(
-            output.data,
-            output.content_type,
-            etag_for(output.data),
+            data,
+            content_type,
+            etag_for(data),
             request.vary,
             now,
             now + request.max_age,

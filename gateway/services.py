@@ -18,6 +18,7 @@ from gateway.netguard import NetGuard
 from gateway.plans import PlanCache
 from gateway.render import Renderer
 from gateway.settings import Settings
+from gateway.sources.capture import CaptureSource
 from gateway.sources.external import ExternalFetcher
 from gateway.sources.factory import SourceFactory
 from gateway.tenancy import Tenancy
@@ -42,6 +43,7 @@ class Services:
     external: ExternalFetcher
     marks: MarkResolver
     plans: PlanCache
+    capture: CaptureSource
 
     async def health(self) -> dict[str, bool | None]:
         results_ok: bool | None = None
@@ -56,6 +58,7 @@ class Services:
         await self.renderer.drain()
         await self.tenancy.aclose()
         await self.external.aclose()
+        await self.capture.aclose()
         if self.results is not None:
             with contextlib.suppress(Exception):
                 await self.results.aclose()
@@ -93,4 +96,16 @@ def build_services(settings: Settings, store: AccountStore | None = None) -> Ser
     )
     tenancy = Tenancy(store, factory.build, settings.tenancy_ttl)
     external = ExternalFetcher(factory.limits, guard)
-    return Services(settings, store, guard, tenancy, renderer, results, pool, external, MarkResolver(), PlanCache())
+    return Services(
+        settings,
+        store,
+        guard,
+        tenancy,
+        renderer,
+        results,
+        pool,
+        external,
+        MarkResolver(),
+        PlanCache(),
+        CaptureSource(settings, guard),
+    )

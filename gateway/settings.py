@@ -67,6 +67,15 @@ class Settings:
     result_s3_access_key_id: str = ""
     result_s3_secret_access_key: str = field(default="", repr=False)
     result_s3_timeout: float = 0.5
+    # captures
+    capture_enabled: bool = True
+    capture_pool_size: int = 1
+    capture_max_concurrency: int = 1
+    capture_max_queue: int = 8
+    capture_timeout: float = 20.0
+    capture_max_full_height: int = 10000
+    capture_max_delay_ms: int = 5000
+    capture_grid_url: str = ""
 
     def __post_init__(self) -> None:
         for name in (
@@ -84,6 +93,10 @@ class Settings:
             "originals_cache_mb",
             "result_store_max_mb",
             "result_s3_timeout",
+            "capture_pool_size",
+            "capture_max_concurrency",
+            "capture_timeout",
+            "capture_max_full_height",
         ):
             _positive(name, getattr(self, name))
         if self.workers < 0:

@@ -17,6 +17,9 @@ YEAR = 31_536_000
 
 def cache_control(max_age: int) -> str:
     # A year is "immutable": the URL changes (v=) when the image must; shorter ages (info, captures) are not.
+    # 0 is a capture kept nowhere (retention 0): no CDN or browser may keep it either.
+    if max_age <= 0:
+        return "no-store"
     if max_age >= YEAR:
         return f"public, max-age={max_age}, immutable"
     return f"public, max-age={max_age}"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from gateway.policy.hosts import HostAllowlist, InvalidPattern
+from gateway.policy.hosts import InvalidPattern
 from gateway.policy.origins import OriginAllowlist
 from gateway.policy.sources import SourceAllowlist
 from gateway.policy.urls import SourceURL
@@ -20,7 +20,9 @@ from gateway.policy.urls import SourceURL
 class WorkspacePolicy:
     origins: OriginAllowlist
     sources: SourceAllowlist
-    capture_domains: HostAllowlist
+    # The source matcher (issue 6: "the same matcher, as a third list"): hosts and *.domains, and a port
+    # or scheme where the owner names one (a staging site on :8443); an empty list allows nothing.
+    capture_domains: SourceAllowlist
 
     @classmethod
     def compile(
@@ -38,7 +40,7 @@ class WorkspacePolicy:
         except InvalidPattern as exc:
             raise InvalidPattern(exc.pattern, f"allowed sources: {exc.reason}") from exc
         try:
-            capture_domains = HostAllowlist.compile(allowed_capture_domains)
+            capture_domains = SourceAllowlist.compile(allowed_capture_domains)
         except InvalidPattern as exc:
             raise InvalidPattern(exc.pattern, f"allowed capture domains: {exc.reason}") from exc
         return cls(origins=origins, sources=sources, capture_domains=capture_domains)
@@ -56,5 +58,5 @@ class WorkspacePolicy:
         return self.sources.allows(url)
 
     def capture_allowed(self, url: SourceURL) -> bool:
-        """Capture domains are host patterns only, so the URL must use its scheme's default port."""
-        return url.default_port and self.capture_domains.allows(url.host)
+        """Without a port in the pattern, only the scheme's default port is allowed (as for sources)."""
+        return self.capture_domains.allows(url)

@@ -1,4 +1,4 @@
-"""The hot path: ``GET /{ns}/{key}?…`` and ``GET /{ns}/?src={url}&…``.
+"""The hot path: ``GET /{ns}/{key}?…``, ``GET /{ns}/?src={url}&…`` and ``GET /{ns}/?capture={url}&…``.
 
 A hit is: workspace (dict), plan (dict, see ``gateway.plans``), memory tier (dict), pre-encoded headers.
 Everything else happens once per URL, or on a miss.
@@ -9,7 +9,8 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from gateway.errors import NotFound, SourceNotAllowed, ValidationError
+from gateway.capture import CAPTURE_PARAMETERS, parse_capture_options, validate_target
+from gateway.errors import DomainNotAllowed, NotFound, SourceNotAllowed, ValidationError
 from gateway.plans import Plan, PlanCache, Target
 from gateway.policy import InvalidSourceURL, parse_source_url
 from gateway.render import YEAR, RenderRequest
@@ -23,7 +24,7 @@ from transforms.options import Format, TransformOptions
 from transforms.params import parse
 
 # Parameters the gateway reads itself; the transform parser must not call them unknown.
-GATEWAY_PARAMETERS: frozenset[str] = frozenset({"src"}) | MARK_PARAMETERS
+GATEWAY_PARAMETERS: frozenset[str] = frozenset({"src", "capture"}) | MARK_PARAMETERS | CAPTURE_PARAMETERS
 # Info (fm=json) describes an original that may change at its origin: a day, not a year.
 INFO_MAX_AGE = 86_400
 
@@ -51,25 +52,75 @@ def _external_target(services: Services, tenant: Tenant, raw: str, key: str) -> 
     return Target("src", normalised, "src:" + normalised, lambda: external.fetch(normalised), url.host)
 
 
+def _capture_target(
+    services: Services, tenant: Tenant, raw: str, key: str, items: list[tuple[str, str]], pdf: bool
+) -> Target:
+    if key:
+        raise ValidationError("capture: captures are requested as /{namespace}/?capture=URL")
+    url = validate_target(raw)
+    try:
+        # The allowlist is about the host: the fragment (a single-page app's route) is the page's business.
+        checked = parse_source_url(url.split("#", 1)[0])
+    except InvalidSourceURL as exc:
+        raise ValidationError(f"capture: {exc}") from None
+    if not tenant.policy.capture_allowed(checked):
+        raise DomainNotAllowed()
+    capture = services.capture
+    options = parse_capture_options(items, capture.settings)
+    identity = f"cap:{url}|{options.canonical()}|pdf={int(pdf)}"
+    retention = tenant.workspace.capture_retention
+    return Target(
+        "cap",
+        url,
+        identity,
+        lambda: capture.fetch(url, options, pdf),
+        checked.host,
+        max_age=min(retention, YEAR),
+        passthrough=pdf,
+    )
+
+
 def _is_info(options: TransformOptions) -> bool:
     return options.fm is not None and options.fm.value == "json"
 
 
+def _single(items: list[tuple[str, str]], name: str) -> str | None:
+    values = [value for item, value in items if item == name]
+    if len(values) > 1:
+        raise ValidationError(f"{name}: given more than once")
+    return values[0] if values else None
+
+
 async def _plan(services: Services, tenant: Tenant, request: Request, key: str) -> Plan:
     items = request.query_params.multi_items()
+    src, capture = _single(items, "src"), _single(items, "capture")
+    if src is not None and capture is not None:
+        raise ValidationError("capture: cannot be combined with src")
+    pdf = capture is not None and ("fm", "pdf") in items
+    if capture is None:
+        stray = next((name for name, _ in items if name in CAPTURE_PARAMETERS), None)
+        if stray is not None:
+            raise ValidationError(f"{stray}: only with capture=")
+    image_items = [item for item in items if item != ("fm", "pdf")] if pdf else items
     try:
-        options = parse(items, extra=GATEWAY_PARAMETERS)
+        options = parse(image_items, extra=GATEWAY_PARAMETERS)
     except InvalidParameter as exc:
         raise ValidationError(exc.message) from None
-    src = [value for name, value in items if name == "src"]
-    if len(src) > 1:
-        raise ValidationError("src: given more than once")
-    target = _external_target(services, tenant, src[0], key) if src else _origin_target(tenant, key)
+    if pdf and options != TransformOptions():
+        raise ValidationError("fm: a PDF capture takes no image parameters")
+    if capture is not None:
+        target = _capture_target(services, tenant, capture, key, items, pdf)
+    elif src is not None:
+        target = _external_target(services, tenant, src, key)
+    else:
+        target = _origin_target(tenant, key)
     info = _is_info(options)
     mark = None
     if not info:
         origin_key = target.source_key if target.kind == "o" else None
         mark = await services.marks.resolve(tenant, items, origin_key, target.host)
+        if mark is not None and pdf:
+            raise ValidationError("fm: a PDF capture cannot carry a mark")
     purged_after = tenant.workspace.purged_after(target.source_key)
     return Plan(tenant, options, target, mark, info, purged_after, PlanCache.expiry())
 
@@ -108,7 +159,9 @@ def _render_request(namespace: str, plan: Plan, chosen: Format | None, negotiate
         options=plan.options,
         chosen=chosen,
         vary="Accept" if negotiated else "",
-        max_age=INFO_MAX_AGE if plan.info else YEAR,
+        max_age=INFO_MAX_AGE if plan.info else (plan.target.max_age if plan.target.max_age is not None else YEAR),
         purged_after=plan.purged_after,
         mark=plan.mark,
+        keep=plan.target.max_age != 0,
+        passthrough=plan.target.passthrough,
     )
