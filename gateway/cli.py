@@ -32,10 +32,6 @@ from gateway.sources.base import Source
 _PURGE_MARKERS_KEPT = 50
 
 
-def _csv(value: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in value.split(",") if part.strip())
-
-
 def _origin_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--origin", choices=ORIGIN_KINDS, help="kind of storage holding the originals")
     parser.add_argument("--root", help="local: folder of the originals")
@@ -49,9 +45,9 @@ def _origin_arguments(parser: argparse.ArgumentParser) -> None:
         "--access-key-id",
         help=f"s3: access key id; the secret is read from ${SECRET_ENV} or prompted for, never from arguments",
     )
-    parser.add_argument("--allowed-origins", type=_csv, help="CORS origins, comma-separated ('*' = any)")
-    parser.add_argument("--allowed-sources", type=_csv, help="hosts allowed for ?src=, comma-separated")
-    parser.add_argument("--capture-domains", type=_csv, help="hosts allowed for ?capture=, comma-separated")
+    parser.add_argument("--allowed-origins", type=cli_marks.comma_list, help="CORS origins, comma-separated ('*' = any)")
+    parser.add_argument("--allowed-sources", type=cli_marks.comma_list, help="hosts allowed for ?src=, comma-separated")
+    parser.add_argument("--capture-domains", type=cli_marks.comma_list, help="hosts allowed for ?capture=, comma-separated")
     parser.add_argument("--retention", type=int, help="seconds a capture is kept in the caches (0 = none)")
     parser.add_argument("--plan", choices=PLANS)
 

@@ -18,7 +18,8 @@ from transforms.marks import MarkSpec, parse_align, parse_alpha, parse_pad, pars
 MAX_UPLOAD = 2 * 1024 * 1024
 
 
-def _csv(value: str) -> tuple[str, ...]:
+def comma_list(value: str) -> tuple[str, ...]:
+    """An argparse type: ``a, b,,c`` -> ("a", "b", "c")."""
     return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
@@ -61,8 +62,8 @@ def register(commands: Any) -> None:
     add = rule_actions.add_parser("add")
     add.add_argument("namespace")
     add.add_argument("preset")
-    add.add_argument("--keys", type=_csv, default=(), help="source-key globs, e.g. 'premium/**,*.png'")
-    add.add_argument("--src-hosts", type=_csv, default=(), help="external source hosts, e.g. '*.stock.example'")
+    add.add_argument("--keys", type=comma_list, default=(), help="source-key globs, e.g. 'premium/**,*.png'")
+    add.add_argument("--src-hosts", type=comma_list, default=(), help="external source hosts, e.g. '*.stock.example'")
     add.add_argument("--position", type=int, help="1 = tried first (default: last)")
     rule_list = rule_actions.add_parser("list")
     rule_list.add_argument("namespace")

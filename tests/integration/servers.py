@@ -20,6 +20,14 @@ from gateway.accounts.sqlite import SqliteAccountStore
 REPO = Path(__file__).resolve().parent.parent.parent
 
 
+def imgate(data_dir: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run the ``imgate`` command as an operator would, against the data folder of a test gateway."""
+    environ = {**os.environ, "IMGATE_DATA_DIR": str(data_dir), **env}
+    return subprocess.run(
+        [sys.executable, "-m", "gateway.cli", *args], cwd=REPO, env=environ, capture_output=True, text=True, timeout=60
+    )
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
         sock.bind((host, 0))

@@ -12,16 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.integration.servers import REPO, GatewayProcess
+from tests.integration.servers import REPO, GatewayProcess, imgate
 
 pytestmark = pytest.mark.integration
-
-
-def imgate(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "IMGATE_DATA_DIR": str(data_dir)}
-    return subprocess.run(
-        [sys.executable, "-m", "gateway.cli", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=60
-    )
 
 
 def test_workspace_lifecycle_takes_effect_without_restart(tmp_path: Path, images_dir: Path) -> None:

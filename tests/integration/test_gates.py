@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +14,7 @@ import pytest
 from gateway.accounts.models import Workspace
 from gateway.accounts.sqlite import SqliteAccountStore
 from tests.gateway.origin_server import OriginServer
-from tests.integration.servers import REPO, GatewayProcess
+from tests.integration.servers import GatewayProcess, imgate
 
 pytestmark = pytest.mark.integration
 
@@ -169,39 +166,15 @@ def test_src_entries_are_per_workspace(gateway: GatewayProcess, origin: OriginSe
 
 
 def test_cli_changes_apply_within_the_ttl(gateway: GatewayProcess) -> None:
-    env = {**os.environ, "IMGATE_DATA_DIR": str(gateway.data_dir)}
     newcomer = "https://newcomer.example"
     assert get(f"{gateway.url}/locked/photo-kite.jpg?w=40", origin=newcomer).status_code == 403
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "gateway.cli",
-            "workspace",
-            "update",
-            "locked",
-            "--allowed-origins",
-            f"{SHOP},{newcomer}",
-        ],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    result = imgate(gateway.data_dir, "workspace", "update", "locked", "--allowed-origins", f"{SHOP},{newcomer}")
     assert result.returncode == 0, result.stderr
     deadline = time.monotonic() + 5
     while get(f"{gateway.url}/locked/photo-kite.jpg?w=40", origin=newcomer).status_code != 200:
         assert time.monotonic() < deadline
         time.sleep(0.1)
-    bad = subprocess.run(
-        [sys.executable, "-m", "gateway.cli", "workspace", "update", "locked", "--allowed-sources", "*.com"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    bad = imgate(gateway.data_dir, "workspace", "update", "locked", "--allowed-sources", "*.com")
     assert bad.returncode != 0 and "*.com" in bad.stderr
     store = SqliteAccountStore(gateway.data_dir / "imgate.sqlite3")
     try:

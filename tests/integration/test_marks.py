@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,19 +10,11 @@ import httpx
 import pytest
 import pyvips
 
-from tests.integration.servers import REPO, GatewayProcess
+from tests.integration.servers import GatewayProcess, imgate
 
 pytestmark = pytest.mark.integration
 
 W, H = 400, 300
-
-
-def imgate(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "IMGATE_DATA_DIR": str(data_dir)}
-    result = subprocess.run(
-        [sys.executable, "-m", "gateway.cli", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=60
-    )
-    return result
 
 
 def ok(data_dir: Path, *args: str) -> str:

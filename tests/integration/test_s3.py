@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +20,8 @@ from tests.gateway.moto_server import (
     s3_admin,
     s3_read_policy,
 )
-from tests.integration.servers import REPO, GatewayProcess
+from tests.integration.servers import GatewayProcess
+from tests.integration.servers import imgate as run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -31,10 +30,7 @@ SECRET = "s3cret-Value-that-must-never-leak-0123456789"
 
 def imgate(data_dir: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     # The CLI reads the same settings as the gateway: the moto server lives on a trusted loopback address.
-    environ = {**os.environ, "IMGATE_DATA_DIR": str(data_dir), "IMGATE_TRUSTED_NETWORKS": "127.0.0.1/32", **env}
-    return subprocess.run(
-        [sys.executable, "-m", "gateway.cli", *args], cwd=REPO, env=environ, capture_output=True, text=True, timeout=60
-    )
+    return run_cli(data_dir, *args, IMGATE_TRUSTED_NETWORKS="127.0.0.1/32", **env)
 
 
 def raw_status(base: str, path: str) -> int:
