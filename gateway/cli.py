@@ -22,6 +22,7 @@ from gateway.accounts.sqlite import SqliteAccountStore
 from gateway.accounts.store import AccountStore, WorkspaceExists
 from gateway.cache.keys import key_prefix
 from gateway.cache.results import ResultStore
+from gateway.cli_marks import comma_list
 from gateway.errors import GatewayError
 from gateway.policy import WorkspacePolicy
 from gateway.settings import Settings, SettingsError, load_settings
@@ -45,9 +46,9 @@ def _origin_arguments(parser: argparse.ArgumentParser) -> None:
         "--access-key-id",
         help=f"s3: access key id; the secret is read from ${SECRET_ENV} or prompted for, never from arguments",
     )
-    parser.add_argument("--allowed-origins", type=cli_marks.comma_list, help="CORS origins, comma-separated ('*' = any)")
-    parser.add_argument("--allowed-sources", type=cli_marks.comma_list, help="hosts allowed for ?src=, comma-separated")
-    parser.add_argument("--capture-domains", type=cli_marks.comma_list, help="hosts allowed for ?capture=, comma-separated")
+    parser.add_argument("--allowed-origins", type=comma_list, help="CORS origins, comma-separated ('*' = any)")
+    parser.add_argument("--allowed-sources", type=comma_list, help="hosts allowed for ?src=, comma-separated")
+    parser.add_argument("--capture-domains", type=comma_list, help="hosts allowed for ?capture=, comma-separated")
     parser.add_argument("--retention", type=int, help="seconds a capture is kept in the caches (0 = none)")
     parser.add_argument("--plan", choices=PLANS)
 
