@@ -16,6 +16,7 @@ from starlette.types import Scope
 from gateway.accounts.store import AccountStore
 from gateway.cors import CORSMiddleware
 from gateway.errors import GatewayError, Internal, NotFound
+from gateway.fastpath import FastHits
 from gateway.policy import WorkspacePolicy
 from gateway.responses import error_response
 from gateway.routes.images import image
@@ -49,16 +50,20 @@ async def _workspace_policy(scope: Scope) -> WorkspacePolicy | None:
     return tenant.policy if tenant is not None else None
 
 
-def create_app(settings: Settings | None = None, store: AccountStore | None = None) -> Starlette:
+def create_app(settings: Settings | None = None, store: AccountStore | None = None) -> FastHits:
+    """The gateway as an ASGI app: the hit fast path in front of the Starlette application."""
     settings = settings or load_settings()
+    fast: FastHits
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         services = build_services(settings, store)
         app.state.services = services
+        fast.services = services
         try:
             yield
         finally:
+            fast.services = None
             await services.aclose()
 
     routes = [
@@ -68,15 +73,17 @@ def create_app(settings: Settings | None = None, store: AccountStore | None = No
         # Anything else (a bare "/", "/{ns}" without a key) is a JSON 404, never a slash-adding redirect.
         Route("/{rest:path}", _not_found),
     ]
-    return Starlette(
+    application = Starlette(
         routes=routes,
         lifespan=lifespan,
         middleware=[Middleware(CORSMiddleware, policy_for=_workspace_policy)],
         exception_handlers={GatewayError: _gateway_error, Exception: _unexpected},
     )
+    fast = FastHits(application)
+    return fast
 
 
-def app_from_environment() -> Starlette:
+def app_from_environment() -> FastHits:
     """The ASGI entry point Granian imports in each worker process."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     return create_app(load_settings())

@@ -69,6 +69,13 @@ class Tenancy:
             return cached[0]
         return await self._refresh.run(namespace, lambda: self._load(namespace))
 
+    def peek(self, namespace: str) -> Tenant | None:
+        """The cached tenant while it is fresh, else None (never loads: for the hit fast path)."""
+        cached = self._entries.get(namespace)
+        if cached is not None and cached[1] > time.monotonic():
+            return cached[0]
+        return None
+
     async def _load(self, namespace: str) -> Tenant | None:
         workspace = await asyncio.to_thread(self._store.get_workspace, namespace)
         previous = self._entries.get(namespace)
