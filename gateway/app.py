@@ -86,4 +86,6 @@ def create_app(settings: Settings | None = None, store: AccountStore | None = No
 def app_from_environment() -> FastHits:
     """The ASGI entry point Granian imports in each worker process."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # libvips reports every operation at INFO through pyvips' logger: ten lines a transform.
+    logging.getLogger("pyvips").setLevel(logging.WARNING)
     return create_app(load_settings())

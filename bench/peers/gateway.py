@@ -1,0 +1,74 @@
+"""imgate itself, started the way a user would: the `imgate` command, Granian with workers = cores."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import quote
+
+from bench.errors import BenchError
+from bench.jobs import Job
+from bench.procs import ManagedProcess, free_port, wait_until_healthy
+
+NAMESPACE = "bench"
+
+
+def imgate_command() -> str:
+    # The bench runs with the project's virtualenv python; its `imgate` script sits beside it.
+    beside = Path(sys.executable).parent / "imgate"
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("imgate")
+    if found is None:
+        raise BenchError("the `imgate` command is not installed: run `make install` first")
+    return found
+
+
+class GatewayPeer:
+    label = "imgate"
+    busts_by_query = True
+
+    def __init__(self, corpus: Path, work_dir: Path, workers: int) -> None:
+        data_dir = work_dir / "gw-var"
+        # A fresh data folder each run: the bench's own SQLite file and an empty result store.
+        shutil.rmtree(data_dir, ignore_errors=True)
+        data_dir.mkdir(parents=True)
+        env = {**os.environ, "IMGATE_DATA_DIR": str(data_dir)}
+        command = imgate_command()
+        created = subprocess.run(  # noqa: S603 - argv is built here, never a shell
+            [command, "workspace", "create", NAMESPACE, "--origin", "local", "--root", str(corpus)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        if created.returncode != 0:
+            output = (created.stdout + created.stderr).strip()[-800:]
+            raise BenchError(f"`imgate workspace create` failed ({created.returncode}): {output}")
+        port = free_port()
+        self.base_url = f"http://127.0.0.1:{port}"
+        self._process = ManagedProcess(
+            "imgate",
+            [command, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
+            log_path=work_dir / "logs" / "imgate.log",
+            env=env,
+        )
+        wait_until_healthy(self._process, f"{self.base_url}/_/health")
+
+    def miss_path(self, job: Job) -> str:
+        return f"/{NAMESPACE}/{quote(job.source)}?w={job.width}&fm={job.fmt}&q={job.quality}"
+
+    def hot_path(self, job: Job, index: int) -> str:
+        return f"{self.miss_path(job)}&v=hot-{index}"
+
+    def rss_roots(self) -> list[int]:
+        return [self._process.pid]
+
+    def running(self) -> bool:
+        return self._process.running()
+
+    def stop(self) -> None:
+        self._process.stop()
