@@ -48,7 +48,7 @@ def anyio_backend() -> str:
 
 
 def thumbnail(name: str) -> bytes:
-    require((CORPUS / name).is_file(), f"corpus image {name} (see /work/shared/corpus/README.md)")
+    require((CORPUS / name).is_file(), f"corpus image {name} (see the shared corpus README)")
     image = pyvips.Image.thumbnail(str(CORPUS / name), 96)
     data: bytes = image.jpegsave_buffer(Q=70) if name.endswith(".jpg") else image.pngsave_buffer()
     return data
