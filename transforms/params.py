@@ -37,6 +37,7 @@ MAX_PAD = 4096
 MAX_FRAME = 9999
 MAX_VALUE_LENGTH = 256
 _E = TypeVar("_E", bound=StrEnum)
+T = TypeVar("T", int, float)
 
 
 class _Refused(ValueError):
@@ -56,42 +57,33 @@ class ParameterSpec:
     cloudflare: str = "—"
 
 
-def _integer(low: int, high: int) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        # int() alone would take " 7", "1_000" and non-ASCII digits: two spellings, one key.
-        if not re.fullmatch(r"[0-9]{1,9}", text):
+def _ranged(pattern: str, cast: Callable[[str], T], low: T, high: T) -> Callable[[str], T]:
+    """A parser accepting only text that fully matches ``pattern``, cast, then checked against [low, high]."""
+    spelling = re.compile(pattern)
+
+    def parse(text: str) -> T:
+        if not spelling.fullmatch(text):
             raise ValueError(text)
-        value = int(text)
+        value = cast(text)
         if not low <= value <= high:
             raise ValueError(text)
         return value
 
     return parse
+
+
+def _integer(low: int, high: int) -> Callable[[str], int]:
+    # int() alone would take " 7", "1_000" and non-ASCII digits: two spellings, one key.
+    return _ranged(r"[0-9]{1,9}", int, low, high)
 
 
 def _signed(low: int, high: int) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        if not re.fullmatch(r"-?[0-9]{1,4}", text):
-            raise ValueError(text)
-        value = int(text)
-        if not low <= value <= high:
-            raise ValueError(text)
-        return value
-
-    return parse
+    return _ranged(r"-?[0-9]{1,4}", int, low, high)
 
 
 def _decimal(low: float, high: float) -> Callable[[str], float]:
-    def parse(text: str) -> float:
-        # Plain decimals only: float() would also take "nan", "1e0" and "inf".
-        if not re.fullmatch(r"[0-9]{1,3}(\.[0-9]{1,20})?", text):
-            raise ValueError(text)
-        value = float(text)
-        if not low <= value <= high:
-            raise ValueError(text)
-        return value
-
-    return parse
+    # Plain decimals only: float() would also take "nan", "1e0" and "inf".
+    return _ranged(r"[0-9]{1,3}(\.[0-9]{1,20})?", float, low, high)
 
 
 def _side(text: str) -> int | float:

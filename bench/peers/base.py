@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from bench.jobs import Job
+from bench.procs import ManagedProcess
 
 
 class HttpPeer(Protocol):
@@ -32,3 +33,18 @@ class HttpPeer(Protocol):
         ...
 
     def running(self) -> bool: ...
+
+
+class ProcessPeer:
+    """The lifecycle every peer started as one managed process shares; subclasses set ``_process``."""
+
+    _process: ManagedProcess
+
+    def rss_roots(self) -> list[int]:
+        return [self._process.pid]
+
+    def running(self) -> bool:
+        return self._process.running()
+
+    def stop(self) -> None:
+        self._process.stop()

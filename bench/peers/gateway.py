@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 from bench.errors import BenchError
 from bench.jobs import Job
+from bench.peers.base import ProcessPeer
 from bench.procs import ManagedProcess, free_port, wait_until_healthy
 
 NAMESPACE = "bench"
@@ -27,7 +28,7 @@ def imgate_command() -> str:
     return found
 
 
-class GatewayPeer:
+class GatewayPeer(ProcessPeer):
     label = "imgate"
     busts_by_query = True
 
@@ -63,12 +64,3 @@ class GatewayPeer:
 
     def hot_path(self, job: Job, index: int) -> str:
         return f"{self.miss_path(job)}&v=hot-{index}"
-
-    def rss_roots(self) -> list[int]:
-        return [self._process.pid]
-
-    def running(self) -> bool:
-        return self._process.running()
-
-    def stop(self) -> None:
-        self._process.stop()

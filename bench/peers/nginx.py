@@ -9,6 +9,7 @@ from pathlib import Path
 from string import Template
 
 from bench.jobs import Job
+from bench.peers.base import ProcessPeer
 from bench.procs import ManagedProcess, free_port, wait_until_healthy
 from bench.tools import require_tool
 
@@ -24,7 +25,7 @@ def write_hot_files(root: Path, job: Job, body: bytes, count: int) -> None:
         (hot / f"{index}.{job.fmt}").write_bytes(body)
 
 
-class NginxPeer:
+class NginxPeer(ProcessPeer):
     label = "nginx static"
     busts_by_query = False
 
@@ -56,15 +57,6 @@ class NginxPeer:
 
     def hot_path(self, job: Job, index: int) -> str:
         return f"/hot/{index}.{job.fmt}"
-
-    def rss_roots(self) -> list[int]:
-        return [self._process.pid]
-
-    def running(self) -> bool:
-        return self._process.running()
-
-    def stop(self) -> None:
-        self._process.stop()
 
 
 def _user_line(root: Path) -> str:

@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 from bench.errors import BenchError
 from bench.jobs import QUALITY, Job
+from bench.peers.base import ProcessPeer
 from bench.procs import ManagedProcess, free_port, wait_until_healthy
 from bench.tools import require_tool
 
@@ -75,7 +76,7 @@ def prepare_root(corpus: Path, root: Path, hot_source: str | None) -> None:
                 link.symlink_to(corpus / hot_source)
 
 
-class ThumborPeer:
+class ThumborPeer(ProcessPeer):
     busts_by_query = False
 
     def __init__(self, thumbor: Path, root: Path, work_dir: Path, processes: int, result_storage: bool) -> None:
@@ -122,12 +123,3 @@ class ThumborPeer:
         if not self.result_root.exists():
             return 0
         return sum(1 for path in self.result_root.rglob("*") if path.is_file())
-
-    def rss_roots(self) -> list[int]:
-        return [self._process.pid]
-
-    def running(self) -> bool:
-        return self._process.running()
-
-    def stop(self) -> None:
-        self._process.stop()
