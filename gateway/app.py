@@ -14,15 +14,15 @@ from starlette.routing import Route
 from starlette.types import Scope
 
 from gateway.accounts.store import AccountStore
-from gateway.cors import CORSMiddleware
 from gateway.errors import GatewayError, Internal, NotFound
-from gateway.fastpath import FastHits
 from gateway.policy import WorkspacePolicy
-from gateway.responses import error_response
 from gateway.routes.images import image
 from gateway.routes.ops import health
 from gateway.services import build_services
 from gateway.settings import Settings, load_settings
+from gateway.web.cors import CORSMiddleware
+from gateway.web.fasthits import FastHits
+from gateway.web.responses import error_response
 
 log = logging.getLogger("imgate")
 

@@ -6,23 +6,23 @@ import contextlib
 import logging
 from dataclasses import dataclass
 
-from gateway import malloc
 from gateway.accounts.keyring import secret_box
 from gateway.accounts.sqlite import SqliteAccountStore
 from gateway.accounts.store import AccountStore
 from gateway.cache.memory import MemoryTier
 from gateway.cache.originals import OriginalsCache
 from gateway.cache.results import ResultStore
-from gateway.marks import MarkResolver
+from gateway.delivery import malloc
+from gateway.delivery.plans import PlanCache
+from gateway.delivery.pool import TransformPool
+from gateway.delivery.render import Renderer
+from gateway.marks.resolve import MarkResolver
 from gateway.netguard import NetGuard
-from gateway.plans import PlanCache
-from gateway.render import Renderer
 from gateway.settings import Settings
 from gateway.sources.capture import CaptureSource
 from gateway.sources.external import ExternalFetcher
 from gateway.sources.factory import SourceFactory
 from gateway.tenancy import Tenancy
-from gateway.workers import TransformPool
 from transforms import vips
 from transforms.pipeline import Limits
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from gateway.accounts.models import MarkPreset, Workspace
 from gateway.accounts.store import AccountStore
 from gateway.cache.singleflight import SingleFlight
-from gateway.markrules import CompiledRule, compile_rules, unusable_rules
+from gateway.marks.rules import CompiledRule, compile_rules, unusable_rules
 from gateway.policy import InvalidPattern, WorkspacePolicy
 from gateway.sources.base import Source
 

@@ -1,6 +1,6 @@
 """The hot path: ``GET /{ns}/{key}?…``, ``GET /{ns}/?src={url}&…`` and ``GET /{ns}/?capture={url}&…``.
 
-A hit is: workspace (dict), plan (dict, see ``gateway.plans``), memory tier (dict), pre-encoded headers.
+A hit is: workspace (dict), plan (dict, see ``gateway.delivery.plans``), memory tier (dict), pre-encoded headers.
 Everything else happens once per URL, or on a miss.
 """
 
@@ -10,13 +10,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway.capture import CAPTURE_PARAMETERS, parse_capture_options, validate_target
+from gateway.delivery.plans import Plan, PlanCache, Target
+from gateway.delivery.render import YEAR, RenderRequest
 from gateway.errors import DomainNotAllowed, NotFound, SourceNotAllowed, ValidationError
-from gateway.plans import Plan, PlanCache, Target
 from gateway.policy import InvalidSourceURL, parse_source_url
-from gateway.render import YEAR, RenderRequest
-from gateway.responses import image_response
 from gateway.services import Services
 from gateway.tenancy import Tenant
+from gateway.web.responses import image_response
 from transforms.errors import InvalidParameter
 from transforms.marks import MARK_PARAMETERS
 from transforms.negotiate import choose_format

@@ -19,7 +19,7 @@ from gateway.netguard import (
     host_address,
     resolve_public,
 )
-from tests.gateway.origin_server import OriginServer
+from tests.support.origin_server import OriginServer
 
 V4 = ipaddress.IPv4Address
 V6 = ipaddress.IPv6Address

@@ -8,7 +8,7 @@ import pytest
 from gateway.accounts.models import Workspace
 from gateway.accounts.sqlite import SqliteAccountStore
 from gateway.tenancy import Tenancy
-from tests.gateway.memory_source import MemorySource
+from tests.support.memory_source import MemorySource
 
 
 @pytest.mark.anyio

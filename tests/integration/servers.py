@@ -1,4 +1,4 @@
-"""The gateway as a real server for integration tests (the HTTP origin is ``tests.gateway.origin_server``)."""
+"""The gateway as a real server for integration tests (the HTTP origin is ``tests.support.origin_server``)."""
 
 from __future__ import annotations
 

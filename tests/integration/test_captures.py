@@ -10,8 +10,8 @@ import pytest
 import pyvips
 
 from gateway.accounts.models import Workspace
-from tests.capture.conftest import require_browser
-from tests.capture.testsite import TestSite
+from tests.gateway.capture.conftest import require_browser
+from tests.gateway.capture.testsite import TestSite
 from tests.integration.servers import GatewayProcess
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]

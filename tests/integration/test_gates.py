@@ -13,8 +13,8 @@ import pytest
 
 from gateway.accounts.models import Workspace
 from gateway.accounts.sqlite import SqliteAccountStore
-from tests.gateway.origin_server import OriginServer
 from tests.integration.servers import GatewayProcess, imgate
+from tests.support.origin_server import OriginServer
 
 pytestmark = pytest.mark.integration
 

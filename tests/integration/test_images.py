@@ -14,9 +14,9 @@ import pytest
 import pyvips
 
 from gateway.accounts.models import Workspace
-from tests.gateway.origin_server import OriginServer
 from tests.integration import hostile
 from tests.integration.servers import GatewayProcess
+from tests.support.origin_server import OriginServer
 
 pytestmark = pytest.mark.integration
 

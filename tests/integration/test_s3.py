@@ -12,7 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.gateway.moto_server import (
+from tests.integration.servers import GatewayProcess
+from tests.integration.servers import imgate as run_cli
+from tests.support.moto_server import (
     MotoServer,
     create_iam_user,
     moto_auth_enforced,
@@ -20,8 +22,6 @@ from tests.gateway.moto_server import (
     s3_admin,
     s3_read_policy,
 )
-from tests.integration.servers import GatewayProcess
-from tests.integration.servers import imgate as run_cli
 
 pytestmark = pytest.mark.integration
 

@@ -12,8 +12,8 @@ import pytest
 import pyvips
 
 from gateway.accounts.models import Workspace
-from tests.gateway.origin_server import OriginServer
 from tests.integration.servers import GatewayProcess
+from tests.support.origin_server import OriginServer
 from tests.transforms import thumbhash_decode
 from tests.transforms.images import (
     BLUE,

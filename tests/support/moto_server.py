@@ -2,7 +2,7 @@
 
 Use the fixtures by importing them into a conftest or a test module::
 
-    from tests.gateway.moto_server import aws_test_env, moto_endpoint  # noqa: F401
+    from tests.support.moto_server import aws_test_env, moto_endpoint  # noqa: F401
 
 - ``moto_endpoint``: ``http://127.0.0.1:<port>`` of one server started once per test session on an
   ephemeral port (``ThreadedMotoServer(port=0)``; the port is read back with ``get_host_and_port()``).

@@ -13,8 +13,8 @@ import pytest
 from gateway.accounts.models import Workspace
 from gateway.accounts.sqlite import SqliteAccountStore
 from gateway.app import create_app
-from gateway.fastpath import FastHits
 from gateway.settings import load_settings
+from gateway.web.fasthits import FastHits
 from tests.conftest import DEMO_IMAGES
 
 

@@ -1,4 +1,4 @@
-"""gateway.cors.CORSMiddleware in front of a real Starlette app, driven over ASGI by httpx."""
+"""gateway.web.cors.CORSMiddleware in front of a real Starlette app, driven over ASGI by httpx."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Scope
 
-from gateway.cors import CORSMiddleware
 from gateway.errors import GatewayError, NotFound
 from gateway.policy import WorkspacePolicy
+from gateway.web.cors import CORSMiddleware
 
 Client = httpx.AsyncClient
 SHOP = "https://shop.example.com"

@@ -14,7 +14,7 @@ from gateway.netguard import NetGuard
 from gateway.sources.base import FetchLimits
 from gateway.sources.fetching import MAX_REDIRECTS, fetch_url, new_session
 from gateway.sources.http import HttpSource
-from tests.gateway.origin_server import OriginServer, silent_listener
+from tests.support.origin_server import OriginServer, silent_listener
 
 pytestmark = pytest.mark.integration
 
@@ -22,7 +22,7 @@ LIMITS = FetchLimits(max_bytes=64 * 1024, connect_timeout=2.0, total_timeout=5.0
 QUICK = FetchLimits(max_bytes=64 * 1024, connect_timeout=0.3, total_timeout=0.3)
 TRUST_ORIGIN = NetGuard(["127.0.0.1/32"])
 JPEG = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 40 + b"\xff\xd9"
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 CORPUS = REPO.parent / "shared" / "corpus"
 
 

@@ -16,8 +16,8 @@ import pytest
 from gateway.capture import CaptureOptions, CaptureService, CaptureSettings
 from gateway.errors import CaptureUnavailable, Overloaded, Timeout
 from gateway.netguard import NetGuard
-from tests.capture.conftest import require_browser, tagged_live_processes
-from tests.capture.testsite import TestSite, eventually
+from tests.gateway.capture.conftest import require_browser, tagged_live_processes
+from tests.gateway.capture.testsite import TestSite, eventually
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.anyio]
 

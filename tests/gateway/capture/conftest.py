@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.capture.testsite import Canary, TestSite
 from tests.conftest import require
+from tests.gateway.capture.testsite import Canary, TestSite
 
 
 @pytest.fixture(scope="module")

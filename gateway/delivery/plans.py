@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 from cachetools import LRUCache
 
-from gateway.marks import ResolvedMark
-from gateway.render import FetchOriginal
+from gateway.delivery.render import FetchOriginal
+from gateway.marks.resolve import ResolvedMark
 from gateway.tenancy import Tenant
 from transforms.options import Format, TransformOptions
 

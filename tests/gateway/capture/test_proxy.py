@@ -10,7 +10,7 @@ import pytest
 
 from gateway.capture.proxy import EgressProxy
 from gateway.netguard import NetGuard
-from tests.capture.testsite import Canary, TestSite
+from tests.gateway.capture.testsite import Canary, TestSite
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 

@@ -18,10 +18,10 @@ from gateway.cache.memory import MemoryEntry, MemoryTier
 from gateway.cache.originals import OriginalsCache
 from gateway.cache.results import CachedResult, ResultStore
 from gateway.cache.singleflight import SingleFlight
+from gateway.delivery.pool import TransformPool
 from gateway.errors import GatewayError, Internal, from_transform_error
-from gateway.marks import ResolvedMark
+from gateway.marks.resolve import ResolvedMark
 from gateway.sources.base import Original
-from gateway.workers import TransformPool
 from transforms.errors import TransformError
 from transforms.options import Format, TransformOptions
 from transforms.pipeline import Limits, Output, run

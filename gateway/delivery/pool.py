@@ -13,7 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
-from gateway import malloc
+from gateway.delivery import malloc
 from gateway.errors import Overloaded
 
 T = TypeVar("T")
@@ -41,7 +41,7 @@ class TransformPool:
         finally:
             self._admitted -= 1
             if self._admitted == 0:
-                # Idle: hand the decoders' freed pages back (see gateway.malloc), off the event loop.
+                # Idle: hand the decoders' freed pages back (see gateway.delivery.malloc), off the event loop.
                 with contextlib.suppress(RuntimeError):  # the pool is shutting down
                     self._executor.submit(malloc.trim)
 

@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gateway.accounts.models import MarkRule
-from gateway.markrules import compile_glob, compile_rules, first_match
+from gateway.marks.rules import compile_glob, compile_rules, first_match
 
 
 @pytest.mark.parametrize(

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gateway.cors import EXPOSED_HEADERS
-from gateway.responses import etag_matches
 from gateway.services import Services
+from gateway.web.cors import EXPOSED_HEADERS
+from gateway.web.responses import etag_matches
 from transforms.negotiate import choose_format
 
 _ANY_ORIGIN = (

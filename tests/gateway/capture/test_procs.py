@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from gateway.capture.procs import TAG_VARIABLE, find_processes, kill_processes
-from tests.capture.conftest import tagged_live_processes
+from tests.gateway.capture.conftest import tagged_live_processes
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs Linux /proc")
 

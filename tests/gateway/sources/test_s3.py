@@ -20,8 +20,8 @@ from gateway.sources.base import FetchLimits
 from gateway.sources.s3 import LazyS3Client, S3OriginSettings, S3Source
 from gateway.sources.s3check import Problem, diagnose
 from tests.conftest import CORPUS, require
-from tests.gateway import moto_server
-from tests.gateway.moto_server import (
+from tests.support import moto_server
+from tests.support.moto_server import (
     DUMMY_KEY_ID,
     DUMMY_SECRET,
     LoopbackResolver,

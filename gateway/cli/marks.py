@@ -10,7 +10,7 @@ from typing import Any
 
 from gateway.accounts.models import MarkPreset
 from gateway.accounts.store import AccountStore
-from gateway.markrules import compile_glob
+from gateway.marks.rules import compile_glob
 from gateway.policy import HostPattern
 from transforms.errors import InvalidParameter, UnsupportedImage
 from transforms.marks import MarkSpec, parse_align, parse_alpha, parse_pad, parse_scale, parse_size, prepare_mark

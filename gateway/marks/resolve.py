@@ -22,7 +22,7 @@ from cachetools import LRUCache, TTLCache
 
 from gateway.accounts.models import MarkPreset
 from gateway.errors import GatewayError, OriginError, ValidationError
-from gateway.markrules import first_match
+from gateway.marks.rules import first_match
 from gateway.tenancy import Tenant
 from transforms.errors import InvalidParameter
 from transforms.marks import (

@@ -12,8 +12,8 @@ import pyvips
 from gateway.capture import CaptureOptions, CaptureService, CaptureSettings, parse_capture_options
 from gateway.errors import BlockedAddress, OriginError, ValidationError
 from gateway.netguard import NetGuard
-from tests.capture.conftest import require_browser, tagged_live_processes
-from tests.capture.testsite import Canary, TestSite, eventually
+from tests.gateway.capture.conftest import require_browser, tagged_live_processes
+from tests.gateway.capture.testsite import Canary, TestSite, eventually
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.anyio]
 

@@ -15,8 +15,8 @@ from gateway.cache.results import CachedResult
 from gateway.cache.s3 import S3ResultStore
 from gateway.settings import Settings
 from gateway.sources.s3 import S3OriginSettings
-from tests.gateway import moto_server
-from tests.gateway.moto_server import DUMMY_KEY_ID, DUMMY_SECRET, MotoServer, new_bucket, s3_admin
+from tests.support import moto_server
+from tests.support.moto_server import DUMMY_KEY_ID, DUMMY_SECRET, MotoServer, new_bucket, s3_admin
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 

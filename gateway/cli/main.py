@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from gateway import cli_marks
 from gateway.accounts.keyring import secret_box
 from gateway.accounts.models import ORIGIN_KINDS, PLANS, PurgeMarker, Workspace
 from gateway.accounts.secrets import SecretBox
@@ -22,10 +21,11 @@ from gateway.accounts.sqlite import SqliteAccountStore
 from gateway.accounts.store import AccountStore, WorkspaceExists
 from gateway.cache.keys import key_prefix
 from gateway.cache.results import ResultStore
-from gateway.cli_marks import comma_list
+from gateway.cli import marks as cli_marks
+from gateway.cli.marks import comma_list
 from gateway.errors import GatewayError
 from gateway.policy import WorkspacePolicy
-from gateway.settings import Settings, SettingsError, load_settings
+from gateway.settings import REPO_ROOT, Settings, SettingsError, load_settings
 from gateway.sources.base import Source
 
 # Purge markers older than this are dropped: by then every memory tier entry they could cover has expired
@@ -296,7 +296,7 @@ def purge(settings: Settings, store: AccountStore, namespace: str, prefix: str) 
     return asyncio.run(remove(results))
 
 
-DEMO_ROOT = Path(__file__).resolve().parent.parent / "config" / "demo" / "images"
+DEMO_ROOT = REPO_ROOT / "config" / "demo" / "images"
 
 DEMO_EXAMPLES = (
     ("a 640 px WebP (or AVIF, by Accept)", "photo-kite.jpg?w=640&auto=format"),
@@ -372,7 +372,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         store.close()
     return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())

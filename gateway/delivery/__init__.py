@@ -1,0 +1,1 @@
+"""The request path: resolve, gate, plan, hit or render, respond."""
