@@ -1,4 +1,8 @@
-"""Account records. Frozen: a change is a new record with a new ``revision``."""
+"""Workspace records: the workspace, its marks and its rules.
+
+Frozen: a change is a new record with a new ``revision``. People (users, memberships), API keys, audit rows,
+plans and billing state have modules of their own.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from gateway.accounts.billing import Billing
+from gateway.accounts.plans import PLAN_TIERS, PlanLimits, PlanOverrides, effective_limits
+
 NAMESPACE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 ORIGIN_KINDS = ("none", "local", "http", "s3")
-PLANS = ("free", "pro", "business")
+PLANS = PLAN_TIERS
 
 
 def validate_namespace(namespace: str) -> str:
@@ -42,6 +49,9 @@ class Workspace:
     # Seconds a capture's output is kept in the caches; 0 = deliver and keep nothing.
     capture_retention: int = 86400
     plan: str = "free"
+    # An operator's exceptions to the plan's limits; ``plans.effective_limits`` combines the two.
+    limit_overrides: PlanOverrides = field(default_factory=PlanOverrides)
+    billing: Billing = field(default_factory=Billing)
     purges: tuple[PurgeMarker, ...] = ()
     created_at: float = 0.0
     revision: int = 0
@@ -54,6 +64,10 @@ class Workspace:
             raise ValueError(f"plan must be one of {', '.join(PLANS)}")
         if self.capture_retention < 0:
             raise ValueError("capture retention must be 0 or more seconds")
+
+    def limits(self) -> PlanLimits:
+        """What this workspace may do: its plan with the operator's overrides."""
+        return effective_limits(self.plan, self.limit_overrides)
 
     def purged_after(self, source_key: str) -> float:
         """The latest purge covering ``source_key`` (0 when none): cached outputs older than that are stale."""

@@ -1,7 +1,7 @@
 """The disk result store: rendered outputs as files under one folder, bounded by size.
 
-An entry is the file ``<root>/<key>``: one JSON header line (content type, vary, expiry, length)
-then the bytes. Keys come from ``gateway.cache.keys`` (``acme/img/products/shoe.jpg/3fa2…``):
+An entry is the file ``<root>/<key>``: one JSON header line (content type, vary, render time, expiry,
+length) then the bytes. Keys come from ``gateway.cache.keys`` (``acme/img/products/shoe.jpg/3fa2…``):
 segments of ``[A-Za-z0-9%._~-]``, never "." or "..", so no key can name a path outside the root, and
 a purge of a workspace or a key prefix is a walk of one sub-folder.
 
@@ -20,20 +20,15 @@ import asyncio
 import json
 import logging
 import os
-import re
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-from gateway.cache.results import CachedResult
+from gateway.cache.results import CachedResult, check_key, check_prefix
 
 log = logging.getLogger(__name__)
 
-_SEGMENT = r"(?!\.\.?(?:/|$))[A-Za-z0-9%._~-]+"
-_KEY = re.compile(rf"{_SEGMENT}(?:/{_SEGMENT})*")
-# Whole segments, then a partial last one that only filters names in its folder (so "." is fine there).
-_PREFIX = re.compile(rf"(?:{_SEGMENT}/)*[A-Za-z0-9%._~-]*")
 # "+" never occurs in a key, so a temporary file can never be mistaken for an entry or collide with one.
 _TEMP_PREFIX = "+tmp-"
 _MAX_HEADER = 4096
@@ -45,23 +40,9 @@ _STALE_TEMP = 3600.0
 _LOW_WATER = 0.9
 
 
-def is_result_key(key: str) -> bool:
-    return _KEY.fullmatch(key) is not None
-
-
-def check_key(key: str) -> str:
-    if not is_result_key(key):
-        raise ValueError("result store key must be [A-Za-z0-9%._~-] segments joined by '/'")
-    return key
-
-
-def check_prefix(prefix: str) -> str:
-    if _PREFIX.fullmatch(prefix) is None:
-        raise ValueError("result store prefix must be [A-Za-z0-9%._~-] segments joined by '/'")
-    return prefix
-
-
 class DiskResultStore:
+    kind = "disk"
+
     def __init__(self, root: Path, max_bytes: int) -> None:
         if max_bytes <= 0:
             raise ValueError("max_bytes must be positive")
@@ -143,6 +124,7 @@ class DiskResultStore:
         header = {
             "content_type": result.content_type,
             "vary": result.vary,
+            "created_at": result.created_at,
             "expires_at": result.expires_at,
             "length": len(result.data),
         }
@@ -233,18 +215,31 @@ def _decode(header_line: bytes, data: bytes) -> CachedResult | None:
     try:
         header = json.loads(header_line)
         content_type, vary = header["content_type"], header["vary"]
-        expires_at, length = header["expires_at"], header["length"]
+        # An entry written before render times were kept has no created_at: a miss, since nothing then
+        # proves it newer than a purge marker; the next render writes it again with one.
+        created_at, expires_at, length = header["created_at"], header["expires_at"], header["length"]
     except (ValueError, KeyError, TypeError):
         return None
     valid = (
         isinstance(content_type, str)
         and isinstance(vary, str)
-        and isinstance(expires_at, int | float)
+        and _is_number(created_at)
+        and _is_number(expires_at)
         and length == len(data)  # a file cut short (crash, full disk) is a miss, not a broken image
     )
     if not valid:
         return None
-    return CachedResult(data=data, content_type=content_type, expires_at=float(expires_at), vary=vary)
+    return CachedResult(
+        data=data,
+        content_type=content_type,
+        created_at=float(created_at),
+        expires_at=float(expires_at),
+        vary=vary,
+    )
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _remove_tree(path: str) -> int:

@@ -2,7 +2,7 @@
 
 Works with AWS S3, Cloudflare R2 and S3-compatible stores, configured like a bucket origin
 (``S3OriginSettings``). An entry is the object ``<prefix><key>``: the bytes as the body, the
-content type as ``Content-Type``, expiry and ``Vary`` in user metadata. Keys start with the
+content type as ``Content-Type``, render time, expiry and ``Vary`` in user metadata. Keys start with the
 namespace, so ``purge("acme/")`` is one prefix listing.
 
 The store is an optimisation, never a dependency: ``get`` gives up after ``read_timeout`` and
@@ -24,8 +24,7 @@ from typing import Any
 from aiohttp.abc import AbstractResolver
 from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
 
-from gateway.cache.disk import check_key, check_prefix
-from gateway.cache.results import CachedResult
+from gateway.cache.results import CachedResult, check_key, check_prefix
 from gateway.errors import Internal
 from gateway.settings import Settings
 from gateway.sources.s3 import MISSING_KEY_CODES, LazyS3Client, S3OriginSettings, error_code
@@ -36,6 +35,8 @@ _MAX_DELETE_BATCH = 1000  # DeleteObjects takes at most 1000 keys
 
 
 class S3ResultStore:
+    kind = "s3"
+
     def __init__(
         self,
         settings: S3OriginSettings,
@@ -120,7 +121,11 @@ class S3ResultStore:
                     Key=object_key,
                     Body=result.data,
                     ContentType=result.content_type,
-                    Metadata={"expires-at": repr(result.expires_at), "vary": result.vary},
+                    Metadata={
+                        "created-at": repr(result.created_at),
+                        "expires-at": repr(result.expires_at),
+                        "vary": result.vary,
+                    },
                 )
         except Exception as exc:  # a failed write costs a future transform, nothing more
             self._failed("write", exc)
@@ -203,11 +208,14 @@ def _describe(exc: BaseException) -> str:
 def _decode(response: dict[str, Any], data: bytes) -> CachedResult | None:
     metadata = response.get("Metadata") or {}
     try:
+        # Without a render time (written by another program, or before render times were kept) nothing proves
+        # the object newer than a purge marker: a miss, like any object this store did not write.
+        created_at = float(metadata["created-at"])
         expires_at = float(metadata["expires-at"])
     except (KeyError, ValueError):
-        return None  # not written by this store: a miss
+        return None
     if expires_at <= time.time():
         return None
     content_type = response.get("ContentType") or "application/octet-stream"
     vary = metadata.get("vary", "")
-    return CachedResult(data=data, content_type=content_type, expires_at=expires_at, vary=vary)
+    return CachedResult(data=data, content_type=content_type, created_at=created_at, expires_at=expires_at, vary=vary)

@@ -1,0 +1,50 @@
+"""Account records validate themselves."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from gateway.accounts.billing import Billing
+from gateway.accounts.models import PurgeMarker, Workspace
+
+
+@pytest.mark.parametrize("bad", ["a", "-acme", "Acme", "acme_1", "a" * 64, "ac me", "_"])
+def test_namespace_rules(bad: str) -> None:
+    with pytest.raises(ValueError, match="namespace"):
+        Workspace(namespace=bad)
+
+
+def test_purge_markers_cover_prefixes() -> None:
+    ws = Workspace(namespace="acme", purges=(PurgeMarker("a/", 10.0), PurgeMarker("", 5.0), PurgeMarker("b", 20.0)))
+    assert ws.purged_after("a/x.jpg") == 10.0
+    assert ws.purged_after("c.jpg") == 5.0
+    assert ws.purged_after("b/y.jpg") == 20.0
+
+
+def test_billing_holds_subscription_state_only() -> None:
+    billing = Billing("cus_NffrFeUfNV2Hib", "active", current_period_end=1_800_000_000.0, event_at=1.0)
+    assert Workspace(namespace="acme", billing=billing).billing == billing
+    assert Workspace(namespace="acme").billing == Billing()  # no customer, no subscription
+    assert {f.name for f in dataclasses.fields(Billing)} == {
+        "stripe_customer_id",
+        "subscription_status",
+        "current_period_end",
+        "event_at",
+    }
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"stripe_customer_id": "acme"}, "customer id"),
+        ({"stripe_customer_id": "cus_1; DROP"}, "customer id"),
+        ({"subscription_status": "paid"}, "subscription status"),
+        ({"current_period_end": -1.0}, "current_period_end"),
+        ({"event_at": float("nan")}, "event_at"),
+    ],
+)
+def test_billing_refuses_what_stripe_would_never_send(changes: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Billing(**changes)  # type: ignore[arg-type]
