@@ -1,6 +1,6 @@
 # imgate: `make run` serves the demo workspace, `make test` runs every test.
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint format bench clean
+.PHONY: help install run test lint format docs bench clean
 
 PYTHON ?= python3
 VENV := .venv
@@ -12,6 +12,7 @@ help:
 	@echo "make test    run the test suite"
 	@echo "make lint    ruff + mypy --strict"
 	@echo "make format  ruff format and import order"
+	@echo "make docs    regenerate docs/parameters.md and the README's error table"
 	@echo "make bench   the gateway side by side with thumbor, bare pyvips and nginx"
 
 $(STAMP): pyproject.toml
@@ -37,6 +38,9 @@ lint: install
 format: install
 	$(BIN)/ruff check --fix --select I .
 	$(BIN)/ruff format .
+
+docs: install
+	$(BIN)/python -m gateway.docs
 
 bench: install
 	$(BIN)/python bench/run.py $(BENCH_ARGS)

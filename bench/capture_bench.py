@@ -106,7 +106,7 @@ def run_capture_bench(
 
 
 def _service(pool: int) -> CaptureService:
-    settings = CaptureSettings(pool_size=pool, max_concurrency=pool, max_queue=64, timeout_s=30)
+    settings = CaptureSettings(pool_size=pool, max_concurrency=pool, max_queue=64, timeout=30)
     return CaptureService(settings, NetGuard(["127.0.0.1/32"]))
 
 

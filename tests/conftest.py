@@ -1,6 +1,13 @@
+"""Fixtures and switches every test may use: hypothesis profiles, ``require``, anyio, moto, images.
+
+``require(condition, reason)`` skips a test on a machine that lacks a tool, and fails it when ``CI`` is
+``true`` (``.ci/run`` sets it), so a missing tool in CI is a red run, never a silent skip.
+"""
+
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -9,7 +16,13 @@ from hypothesis import HealthCheck, settings
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO.parent / "shared" / "corpus"
 DEMO_IMAGES = REPO / "config" / "demo" / "images"
-IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def in_ci(environ: Mapping[str, str] = os.environ) -> bool:
+    return environ.get("CI", "").lower() == "true"
+
+
+IN_CI = in_ci()
 
 settings.register_profile("ci", max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("dev", max_examples=60, deadline=None)
@@ -25,9 +38,33 @@ def require(condition: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def anyio_backend() -> str:
+    # Module scope (anyio's own default), so a module-scoped async fixture (one capture service for a
+    # whole module) can use it; function-scoped async fixtures work under it as well.
     return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def aws_test_env() -> Iterator[None]:
+    """Dummy AWS credentials and region, no config files, no instance metadata: no real account is reachable."""
+    from tests.support.moto_server import dummy_aws_environment  # moto and boto3 are slow to import
+
+    with dummy_aws_environment():
+        yield
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint(aws_test_env: None) -> Iterator[str]:
+    """``http://127.0.0.1:<port>`` of one moto server (S3, IAM, DynamoDB APIs) for the whole session."""
+    from tests.support.moto_server import MotoServer
+
+    server = MotoServer()
+    server.start()
+    try:
+        yield server.endpoint
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="session")

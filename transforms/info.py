@@ -18,7 +18,7 @@ import pyvips
 
 from transforms.errors import UnsupportedImage
 from transforms.options import TransformOptions
-from transforms.steps.context import Context, Limits, SourceInfo
+from transforms.steps.context import Context, PixelBudget, SourceInfo
 from transforms.steps.header import read_header
 from transforms.thumbhash import MAX_SIDE, encode
 from transforms.vips import FAIL_ON
@@ -40,9 +40,9 @@ FIELDS = {
 _DOMINANT_BITS = 4  # colours are counted in 16 levels per channel, then the winning bucket is averaged
 
 
-def describe(original: bytes, limits: Limits) -> tuple[bytes, int, int]:
+def describe(original: bytes, budget: PixelBudget) -> tuple[bytes, int, int]:
     """(JSON bytes, stored width, stored height) of ``original``."""
-    ctx = Context(original=original, options=TransformOptions(), chosen=None, limits=limits)
+    ctx = Context(original=original, options=TransformOptions(), chosen=None, budget=budget)
     read_header(ctx)
     source = ctx.header()
     try:

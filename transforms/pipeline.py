@@ -3,7 +3,7 @@
 Shape borrowed from imgproxy: a step is a plain callable over a small per-run ``Context``; the
 order lives here, in one tuple, and each step decides for itself whether it applies (and returns at
 once when it does not, so a plain resize pays for none of the others). Geometry is settled
-(``plan``) before the first pixel is decoded (``load``). A new operation is one module in
+(``layout``) before the first pixel is decoded (``load``). A new operation is one module in
 ``transforms/steps`` and one line below. ``fm=json`` does not run the steps: see ``transforms.info``.
 """
 
@@ -19,16 +19,16 @@ from transforms.info import describe
 from transforms.options import Format, TransformOptions
 from transforms.steps.background import background
 from transforms.steps.colour import colour
-from transforms.steps.context import Context, Limits
+from transforms.steps.context import Context, PixelBudget
 from transforms.steps.cut import cut_rect, cut_window
 from transforms.steps.detail import detail
 from transforms.steps.encode import encode
 from transforms.steps.header import read_header
+from transforms.steps.layout import layout
 from transforms.steps.load import load
 from transforms.steps.mark import mark as stamp
 from transforms.steps.orient import orient
 from transforms.steps.pad import pad
-from transforms.steps.plan import plan
 from transforms.steps.resize import resize
 from transforms.steps.tone import tone
 from transforms.steps.trim import trim
@@ -37,7 +37,7 @@ from transforms.steps.turn import turn
 if TYPE_CHECKING:
     from transforms.marks import MarkSpec
 
-__all__ = ["PIPELINE", "Limits", "Output", "Step", "run"]
+__all__ = ["PIPELINE", "PixelBudget", "Output", "Step", "run"]
 
 
 class Step(Protocol):
@@ -46,13 +46,13 @@ class Step(Protocol):
 
 PIPELINE: tuple[Step, ...] = (
     read_header,  # sniff, header only, pixel budget
-    plan,  # geometry, output format, animation budget: before any pixel
+    layout,  # geometry, output format, animation budget: before any pixel
     load,  # decode with shrink-on-load (the hot path resizes here), every frame if animated
     orient,  # EXIF orientation
     colour,  # ICC / CMYK -> 8-bit sRGB
     cut_rect,  # rect, in the upright source's pixels
-    trim,  # uniform border away, then plan again
-    resize,  # fit to the plan, covering and cutting (edges or smartcrop) if asked
+    trim,  # uniform border away, then lay out again
+    resize,  # fit to the layout, covering and cutting (edges or smartcrop) if asked
     cut_window,  # the focal-point window
     pad,  # fit=fill canvas, pad borders
     turn,  # rot, flip
@@ -77,7 +77,7 @@ def run(
     original: bytes,
     options: TransformOptions,
     chosen: Format | None,
-    limits: Limits,
+    budget: PixelBudget,
     mark: MarkSpec | None = None,
 ) -> Output:
     """Transform ``original``; ``chosen`` comes from ``negotiate.choose_format`` (None: the source's family).
@@ -87,10 +87,10 @@ def run(
     ``ImageTooLarge``, ``UnsupportedImage`` and ``InvalidParameter``.
     """
     if options.fm is Format.JSON:
-        data, width, height = describe(original, limits)
+        data, width, height = describe(original, budget)
         return Output(data, Format.JSON, Format.JSON.content_type, width, height)
     # The steps read normalised options only: options with equal canonical forms render alike.
-    ctx = Context(original=original, options=options.normalised(), chosen=chosen, limits=limits, mark=mark)
+    ctx = Context(original=original, options=options.normalised(), chosen=chosen, budget=budget, mark=mark)
     try:
         for step in PIPELINE:
             step(ctx)

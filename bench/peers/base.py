@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from bench.jobs import Job
-from bench.procs import ManagedProcess
+from loopback.processes import ManagedProcess
 
 
 class HttpPeer(Protocol):

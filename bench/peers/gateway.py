@@ -12,7 +12,8 @@ from urllib.parse import quote
 from bench.errors import BenchError
 from bench.jobs import Job
 from bench.peers.base import ProcessPeer
-from bench.procs import ManagedProcess, free_port, wait_until_healthy
+from loopback.gateway import GatewayProcess
+from loopback.processes import StartError
 
 NAMESPACE = "bench"
 
@@ -49,15 +50,15 @@ class GatewayPeer(ProcessPeer):
         if created.returncode != 0:
             output = (created.stdout + created.stderr).strip()[-800:]
             raise BenchError(f"`imgate workspace create` failed ({created.returncode}): {output}")
-        port = free_port()
-        self.base_url = f"http://127.0.0.1:{port}"
-        self._process = ManagedProcess(
-            "imgate",
-            [command, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
-            log_path=work_dir / "logs" / "imgate.log",
-            env=env,
+        gateway = GatewayProcess(
+            data_dir, workers=workers, command=[command], log_path=work_dir / "logs" / "imgate.log"
         )
-        wait_until_healthy(self._process, f"{self.base_url}/_/health")
+        try:
+            gateway.start(timeout=60.0)
+        except StartError as error:
+            raise BenchError(str(error)) from None
+        self.base_url = gateway.url
+        self._process = gateway.process
 
     def miss_path(self, job: Job) -> str:
         return f"/{NAMESPACE}/{quote(job.source)}?w={job.width}&fm={job.fmt}&q={job.quality}"

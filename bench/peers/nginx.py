@@ -10,8 +10,10 @@ from string import Template
 
 from bench.jobs import Job
 from bench.peers.base import ProcessPeer
-from bench.procs import ManagedProcess, free_port, wait_until_healthy
+from bench.procs import wait_until_healthy
 from bench.tools import require_tool
+from loopback.ports import free_port
+from loopback.processes import ManagedProcess
 
 _TEMPLATE = Path(__file__).resolve().parent.parent / "templates" / "nginx.conf"
 

@@ -19,8 +19,10 @@ from urllib.parse import quote
 from bench.errors import BenchError
 from bench.jobs import QUALITY, Job
 from bench.peers.base import ProcessPeer
-from bench.procs import ManagedProcess, free_port, wait_until_healthy
+from bench.procs import wait_until_healthy
 from bench.tools import require_tool
+from loopback.ports import free_port
+from loopback.processes import ManagedProcess
 
 # 7.x is the line whose configuration names this harness writes.
 THUMBOR_REQUIREMENT = "thumbor>=7.7,<8"

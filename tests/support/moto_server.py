@@ -1,14 +1,12 @@
 """moto in server mode on loopback, for tests that speak the real S3 (and DynamoDB, IAM) HTTP APIs.
 
-Use the fixtures by importing them into a conftest or a test module::
+The fixtures ``moto_endpoint`` (one server for the session) and ``aws_test_env`` (dummy credentials)
+are defined once, in tests/conftest.py, on top of this module:
 
-    from tests.support.moto_server import aws_test_env, moto_endpoint  # noqa: F401
-
-- ``moto_endpoint``: ``http://127.0.0.1:<port>`` of one server started once per test session on an
-  ephemeral port (``ThreadedMotoServer(port=0)``; the port is read back with ``get_host_and_port()``).
-- ``aws_test_env``: dummy AWS credentials and region in the environment, no config files, no
+- ``MotoServer``: moto on 127.0.0.1 on an ephemeral port (``ThreadedMotoServer(port=0)``, the port read
+  back with ``get_host_and_port()``), which a test can stop and start again on the same port (outages).
+- ``dummy_aws_environment``: dummy AWS credentials and region in the environment, no config files, no
   instance metadata lookups, so nothing can reach a real AWS account.
-- ``MotoServer``: a server a test can stop and start again on the same port (outage tests).
 - ``moto_auth_enforced``: moto accepts any signature unless told otherwise; inside this context every
   request must be signed by an IAM user's real key (``create_iam_user``). moto keeps that switch
   process-wide, so it is always switched back off.
@@ -68,8 +66,8 @@ class MotoServer:
             wsgi.server_close()
 
 
-@pytest.fixture(scope="session")
-def aws_test_env() -> Iterator[None]:
+@contextmanager
+def dummy_aws_environment() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("AWS_ACCESS_KEY_ID", DUMMY_KEY_ID)
         patch.setenv("AWS_SECRET_ACCESS_KEY", DUMMY_SECRET)
@@ -81,16 +79,6 @@ def aws_test_env() -> Iterator[None]:
         for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
             patch.delenv(name, raising=False)
         yield
-
-
-@pytest.fixture(scope="session")
-def moto_endpoint(aws_test_env: None) -> Iterator[str]:
-    server = MotoServer()
-    server.start()
-    try:
-        yield server.endpoint
-    finally:
-        server.stop()
 
 
 def s3_admin(endpoint: str):  # -> botocore S3 client (untyped)

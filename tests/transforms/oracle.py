@@ -1,4 +1,4 @@
-"""The output size a request should have, worked out on paper: an oracle independent of transforms.steps.plan.
+"""The output size a request should have, worked out on paper: an oracle independent of transforms.steps.layout.
 
 It reasons in the output's own orientation (after rot), as a user reading docs/parameters.md would:
 the geometry there never depends on which way the source was turned. None means "this request must be
@@ -11,7 +11,7 @@ import math
 
 from transforms.options import Crop, Fit, TransformOptions
 
-MAX_OUTPUT_SIDE = 8192  # Limits().max_output_side
+MAX_OUTPUT_SIDE = 8192  # PixelBudget().max_output_side
 
 
 def half_up(value: float) -> int:

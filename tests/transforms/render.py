@@ -8,13 +8,13 @@ import pyvips
 
 from transforms.negotiate import choose_format
 from transforms.params import parse_query
-from transforms.pipeline import Limits, Output, run
+from transforms.pipeline import Output, PixelBudget, run
 
 
-def render(data: bytes, query: str = "", accept: str | None = None, limits: Limits | None = None) -> Output:
+def render(data: bytes, query: str = "", accept: str | None = None, budget: PixelBudget | None = None) -> Output:
     options = parse_query(query)
     chosen, _ = choose_format(options, accept)
-    return run(data, options, chosen, limits or Limits())
+    return run(data, options, chosen, budget or PixelBudget())
 
 
 def decoded(output: Output) -> Any:

@@ -10,7 +10,7 @@ from tests.transforms.render import render
 from transforms import vips
 from transforms.errors import ImageTooLarge, InvalidParameter
 from transforms.options import Format
-from transforms.pipeline import Limits
+from transforms.pipeline import PixelBudget
 
 AVIF_FIRST = "image/avif,image/webp,*/*"
 
@@ -134,18 +134,18 @@ def test_auto_format_keeps_an_animation_moving(ten_gif):
 
 def test_summed_frames_beyond_the_pixel_budget_are_refused_from_the_header(ten_gif):
     one_frame, all_frames = 120 * 80, 120 * 80 * 10
-    tight = Limits(max_pixels=all_frames - 1)
+    tight = PixelBudget(max_pixels=all_frames - 1)
     with pytest.raises(ImageTooLarge) as caught:
-        render(ten_gif, "w=60", limits=tight)
+        render(ten_gif, "w=60", budget=tight)
     assert "all its frames" in caught.value.message
-    # One frame fits: a still from the same animation is fine under the same limits.
-    assert len(frames_of(render(ten_gif, "w=60&frame=1", limits=tight).data)) == 1
-    assert render(ten_gif, "w=60&fm=png", limits=Limits(max_pixels=one_frame)).width == 60
-    assert len(frames_of(render(ten_gif, "w=60", limits=Limits(max_pixels=all_frames)).data)) == 10
+    # One frame fits: a still from the same animation is fine under the same budget.
+    assert len(frames_of(render(ten_gif, "w=60&frame=1", budget=tight).data)) == 1
+    assert render(ten_gif, "w=60&fm=png", budget=PixelBudget(max_pixels=one_frame)).width == 60
+    assert len(frames_of(render(ten_gif, "w=60", budget=PixelBudget(max_pixels=all_frames)).data)) == 10
 
 
 def test_frame_count_cap(ten_gif):
     with pytest.raises(ImageTooLarge) as caught:
-        render(ten_gif, "w=60", limits=Limits(max_frames=9))
+        render(ten_gif, "w=60", budget=PixelBudget(max_frames=9))
     assert caught.value.message == "the animation has more than 9 frames"
-    assert len(frames_of(render(ten_gif, "w=60", limits=Limits(max_frames=10)).data)) == 10
+    assert len(frames_of(render(ten_gif, "w=60", budget=PixelBudget(max_frames=10)).data)) == 10

@@ -15,7 +15,7 @@ from tests.transforms.images import RED, close, jpeg, mean_rgb, noisy, png, png_
 from tests.transforms.render import decoded, render
 from transforms import vips
 from transforms.errors import ImageTooLarge, UnsupportedImage
-from transforms.pipeline import Limits
+from transforms.pipeline import PixelBudget
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -31,7 +31,7 @@ def test_png_bomb_is_refused_from_its_header():
             render(bomb, query)
         assert caught.value.message == "the image is wider or taller than 32768 pixels"
     with pytest.raises(ImageTooLarge) as caught:
-        render(bomb, "w=100", limits=Limits(max_input_side=60_000))
+        render(bomb, "w=100", budget=PixelBudget(max_input_side=60_000))
     assert caught.value.message == "the image has more than 100,000,000 pixels"
 
 
@@ -39,13 +39,13 @@ def test_a_long_strip_within_the_pixel_budget_is_refused_by_the_side_cap():
     strip = png(solid(40_000, 1))
     with pytest.raises(ImageTooLarge):
         render(strip, "w=100")
-    assert render(strip, "w=100", limits=Limits(max_input_side=40_000)).width == 100
+    assert render(strip, "w=100", budget=PixelBudget(max_input_side=40_000)).width == 100
 
 
 def test_pixel_budget_is_configurable():
     with pytest.raises(ImageTooLarge):
-        render(png(solid(200, 100)), "w=10", limits=Limits(max_pixels=19_999))
-    assert render(png(solid(200, 100)), "w=10", limits=Limits(max_pixels=20_000)).width == 10
+        render(png(solid(200, 100)), "w=10", budget=PixelBudget(max_pixels=19_999))
+    assert render(png(solid(200, 100)), "w=10", budget=PixelBudget(max_pixels=20_000)).width == 10
 
 
 @pytest.mark.parametrize("query", ["", "w=50", "fm=webp"])

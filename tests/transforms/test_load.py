@@ -8,11 +8,11 @@ from tests.transforms.images import animation, gif, jpeg, noisy
 from transforms import vips
 from transforms.negotiate import choose_format
 from transforms.params import parse_query
-from transforms.pipeline import Limits
+from transforms.pipeline import PixelBudget
 from transforms.steps.context import Context, Done
 from transforms.steps.header import read_header
+from transforms.steps.layout import layout
 from transforms.steps.load import load
-from transforms.steps.plan import plan
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -23,8 +23,8 @@ def _hardened_libvips():
 def loaded(data: bytes, query: str) -> Context:
     options = parse_query(query)
     chosen, _ = choose_format(options, None)
-    ctx = Context(original=data, options=options.normalised(), chosen=chosen, limits=Limits())
-    for step in (read_header, plan, load):
+    ctx = Context(original=data, options=options.normalised(), chosen=chosen, budget=PixelBudget())
+    for step in (read_header, layout, load):
         step(ctx)
     return ctx
 

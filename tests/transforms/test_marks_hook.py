@@ -6,12 +6,10 @@ import pytest
 
 from tests.transforms.images import RED, animation, close, frames_of, gif, mean_rgb, png, quadrants, solid
 from tests.transforms.render import decoded
-from transforms import vips
+from transforms import marks, vips
 from transforms.negotiate import choose_format
 from transforms.params import parse_query
-from transforms.pipeline import Limits, Output, run
-
-marks = pytest.importorskip("transforms.marks", reason="transforms/marks.py (the marks issue) is not there yet")
+from transforms.pipeline import Output, PixelBudget, run
 
 BLUE = (0, 0, 255)
 
@@ -30,7 +28,7 @@ def blue_square():
 def stamped(data: bytes, query: str, mark) -> Output:
     options = parse_query(query)
     chosen, _ = choose_format(options, None)
-    return run(data, options, chosen, Limits(), mark=mark)
+    return run(data, options, chosen, PixelBudget(), mark=mark)
 
 
 def test_a_still_gets_the_mark(blue_square):

@@ -23,7 +23,7 @@ from tests.transforms.render import decoded, render
 from transforms import vips
 from transforms.options import Format, TransformOptions
 from transforms.params import parse_query
-from transforms.steps.context import Box, Context, Limits, Plan
+from transforms.steps.context import Box, Context, Layout, PixelBudget
 from transforms.steps.resize import resize
 
 BLUE = (0, 0, 255)
@@ -285,8 +285,8 @@ def test_grey_sources_stay_grey_until_a_colour_needs_rgb():
 
 def test_resize_step_on_a_decoded_image_covers_and_cuts_like_the_hot_path():
     image = pyvips.Image.new_from_buffer(png(block_on_left()), "")
-    ctx = Context(original=b"", options=TransformOptions(), chosen=None, limits=Limits(), image=image)
-    ctx.plan = Plan(resize=Box(100, 100), crop="low")
+    ctx = Context(original=b"", options=TransformOptions(), chosen=None, budget=PixelBudget(), image=image)
+    ctx.layout = Layout(resize=Box(100, 100), crop="low")
     resize(ctx)
     assert (ctx.image.width, ctx.image.height) == (100, 100)
     assert is_red(mean_rgb(ctx.image, 0, 0, 10, 100))

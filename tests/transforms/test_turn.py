@@ -1,4 +1,4 @@
-"""rot and flip read back into the source's orientation (the plan works there; the turn comes last)."""
+"""rot and flip read back into the source's orientation (the layout works there; the turn comes last)."""
 
 from __future__ import annotations
 

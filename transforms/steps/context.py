@@ -1,4 +1,4 @@
-"""What the steps share during one run: the inputs, what the header said, the plan, the pixels so far."""
+"""What the steps share during one run: the inputs, what the header said, the layout, the pixels so far."""
 
 from __future__ import annotations
 
@@ -17,7 +17,9 @@ ANIMATED_FORMATS = frozenset({SourceFormat.GIF, SourceFormat.WEBP})
 
 
 @dataclass(frozen=True)
-class Limits:
+class PixelBudget:
+    """What one run may decode and produce. The defaults suit tests; a gateway passes its own settings."""
+
     max_pixels: int = 100_000_000  # source pixels, read from the header before decoding
     max_output_side: int = 8192  # either side of the output, dpr included
     # Either side of the source. Within the pixel budget a 1×100,000,000 strip would still pass,
@@ -69,7 +71,7 @@ class Region:
 
 
 @dataclass(frozen=True, slots=True)
-class Plan:
+class Layout:
     """The geometry of a run, decided from the header before the first pixel is decoded.
 
     In order: ``rect`` is cut from the upright source; ``resize`` is the box handed to libvips'
@@ -105,16 +107,16 @@ class Context:
     original: bytes
     options: TransformOptions
     chosen: Format | None
-    limits: Limits
+    budget: PixelBudget
     source: SourceInfo | None = None  # set by the header step
-    plan: Plan | None = None  # set by the plan step
-    output: Format | None = None  # set by the plan step
+    layout: Layout | None = None  # set by the layout step
+    output: Format | None = None  # set by the layout step
     mark: MarkSpec | None = None
     image: Any = None  # pyvips.Image once loaded (pyvips ships no type information)
     # Frames stacked in ``image`` (libvips' "toilet roll": frames one under the other, each
     # image.height // pages high). Set by the load step; above 1 only for animated output.
     pages: int = 1
-    animated: bool = False  # set by the plan step: every frame is decoded and kept
+    animated: bool = False  # set by the layout step: every frame is decoded and kept
     done: Done = Done.NOTHING
     data: bytes = field(default=b"", repr=False)  # set by the encode step
 
@@ -124,14 +126,14 @@ class Context:
             raise RuntimeError("the header step has not run")
         return self.source
 
-    def geometry(self) -> Plan:
-        if self.plan is None:
-            raise RuntimeError("the plan step has not run")
-        return self.plan
+    def geometry(self) -> Layout:
+        if self.layout is None:
+            raise RuntimeError("the layout step has not run")
+        return self.layout
 
     def output_format(self) -> Format:
         if self.output is None:
-            raise RuntimeError("the plan step has not run")
+            raise RuntimeError("the layout step has not run")
         return self.output
 
     def pixels(self) -> Any:

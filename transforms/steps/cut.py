@@ -1,4 +1,4 @@
-"""Cuts at fixed places the plan computed: `rect` before anything else, the focal-point window after resizing.
+"""Cuts at fixed places the layout computed: `rect` before anything else, the focal-point window after resizing.
 
 Both are plain ``extract_area`` calls on each frame; they live apart from resize because libvips'
 thumbnail cannot cut at an arbitrary offset, and apart from each other because trim sits between them.
@@ -13,7 +13,7 @@ from transforms.steps.frames import each_frame
 
 
 def cut_rect(ctx: Context) -> None:
-    """Step 6: `rect`, in the upright source's pixels (the plan checked it lies inside)."""
+    """Step 6: `rect`, in the upright source's pixels (the layout checked it lies inside)."""
     region = ctx.geometry().rect
     if region is not None:
         ctx.image = each_frame(ctx.pixels(), ctx.pages, _cutter(region))

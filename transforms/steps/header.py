@@ -1,7 +1,7 @@
 """Step 1: what is this, and may we decode it? Sniff the format, read only the header, check the budget.
 
 The budget here is one frame's: whether every frame of an animation is decoded depends on the output
-format, so the plan step checks the summed budget once it knows.
+format, so the layout step checks the summed budget once it knows.
 
 libvips opens images lazily: ``new_from_buffer`` parses the header and decodes no pixel, so a
 50000x50000 PNG of a few hundred kilobytes is refused here in about a millisecond.
@@ -24,11 +24,11 @@ def read_header(ctx: Context) -> None:
         header = pyvips.Image.new_from_buffer(ctx.original, "", access="sequential", fail_on=FAIL_ON)
     except pyvips.Error as exc:
         raise UnsupportedImage("the source could not be read as an image") from exc
-    limits = ctx.limits
-    if max(header.width, header.height) > limits.max_input_side:
-        raise ImageTooLarge(f"the image is wider or taller than {limits.max_input_side} pixels")
-    if header.width * header.height > limits.max_pixels:
-        raise ImageTooLarge(f"the image has more than {limits.max_pixels:,} pixels")
+    budget = ctx.budget
+    if max(header.width, header.height) > budget.max_input_side:
+        raise ImageTooLarge(f"the image is wider or taller than {budget.max_input_side} pixels")
+    if header.width * header.height > budget.max_pixels:
+        raise ImageTooLarge(f"the image has more than {budget.max_pixels:,} pixels")
     ctx.source = SourceInfo(
         format=source_format,
         width=header.width,

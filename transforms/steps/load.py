@@ -1,6 +1,6 @@
 """Step 3: decode, shrinking on load.
 
-When the plan resizes, libvips' ``thumbnail_buffer`` does load, EXIF rotation, colour import and
+When the layout resizes, libvips' ``thumbnail_buffer`` does load, EXIF rotation, colour import and
 resize in one pass, picking the cheapest decode for the target (JPEG DCT scaling, WebP and SVG
 scale-on-load, HEIF thumbnails). That is the operation issue 3 benchmarks against, so the hot path
 costs the same; the orient, colour and resize steps then see their work done and return. It also
@@ -17,25 +17,25 @@ from typing import Any
 
 import pyvips
 
-from transforms.steps.context import Context, Done, Plan, SourceInfo
+from transforms.steps.context import Context, Done, Layout, SourceInfo
 from transforms.vips import FAIL_ON
 
 
 def load(ctx: Context) -> None:
     source = ctx.header()
-    plan = ctx.geometry()
+    layout = ctx.geometry()
     pages = _pages(ctx)
     ctx.pages = source.frames if ctx.animated else 1
-    if plan.resize is None or not _one_pass(ctx, plan):
-        access = "sequential" if _in_order(ctx, plan) else "random"
+    if layout.resize is None or not _one_pass(ctx, layout):
+        access = "sequential" if _in_order(ctx, layout) else "random"
         ctx.image = pyvips.Image.new_from_buffer(ctx.original, "", access=access, fail_on=FAIL_ON, **pages)
         return
     ctx.image = pyvips.Image.thumbnail_buffer(
         ctx.original,
-        plan.resize.width,
-        height=plan.resize.height,
-        size=plan.size,
-        crop=plan.crop,
+        layout.resize.width,
+        height=layout.resize.height,
+        size=layout.size,
+        crop=layout.crop,
         # Loader options travel in option_string: thumbnail's own fail_on does not reach the loader
         # (measured, libvips 8.18: a truncated JPEG then decodes silently with grey rows).
         option_string=",".join([f"fail_on={FAIL_ON}", *(f"{name}={value}" for name, value in pages.items())]),
@@ -50,22 +50,22 @@ def _pages(ctx: Context) -> dict[str, int]:
         return {"n": -1}
     frame = ctx.options.frame
     if frame is not None and frame > 1:
-        return {"page": frame - 1}  # only multi-page formats get here: plan refused the others
+        return {"page": frame - 1}  # only multi-page formats get here: layout refused the others
     return {}
 
 
-def _one_pass(ctx: Context, plan: Plan) -> bool:
-    if plan.rect is not None or ctx.options.trim is not None:
+def _one_pass(ctx: Context, layout: Layout) -> bool:
+    if layout.rect is not None or ctx.options.trim is not None:
         return False  # a cut before the resize
     # thumbnail's cover-and-cut treats the whole roll as one image; cutting happens per frame instead.
-    return not (ctx.animated and plan.crop != "none")
+    return not (ctx.animated and layout.crop != "none")
 
 
-def _in_order(ctx: Context, plan: Plan) -> bool:
+def _in_order(ctx: Context, layout: Layout) -> bool:
     options = ctx.options
     return (
         ctx.header().orientation == 1
-        and plan.rect is None
+        and layout.rect is None
         and options.trim is None
         and options.rot is None
         and options.flip is None

@@ -29,9 +29,9 @@ _TRANSPARENT = [0, 0, 0, 0]
 
 
 def pad(ctx: Context) -> None:
-    plan = ctx.geometry()
+    layout = ctx.geometry()
     image = ctx.pixels()
-    canvas, sides = plan.canvas, plan.pad
+    canvas, sides = layout.canvas, layout.pad
     fills = canvas is not None and (image.width, image.height // ctx.pages) != (canvas.width, canvas.height)
     if not fills and not sides:
         return
@@ -42,7 +42,7 @@ def pad(ctx: Context) -> None:
 
     def work(frame: Any) -> Any:
         if canvas is not None and fills:
-            direction = _DIRECTIONS.get(plan.gravity, "centre")
+            direction = _DIRECTIONS.get(layout.gravity, "centre")
             frame = frame.gravity(direction, canvas.width, canvas.height, extend="background", background=_TRANSPARENT)
         if sides:
             width = frame.width + sides.left + sides.right

@@ -1,4 +1,4 @@
-"""Step 8: resize to the plan, covering and cutting when the fit asks for it.
+"""Step 8: resize to the layout, covering and cutting when the fit asks for it.
 
 On the hot path ``load`` already did this while decoding; this step serves images that were
 decoded at full size (after a `rect` or `trim` cut, or an animation cut frame by frame).
@@ -14,8 +14,8 @@ from transforms.steps.frames import each_frame
 
 
 def resize(ctx: Context) -> None:
-    plan = ctx.geometry()
-    box = plan.resize
+    layout = ctx.geometry()
+    box = layout.resize
     if Done.RESIZED in ctx.done or box is None:
         return
 
@@ -23,8 +23,8 @@ def resize(ctx: Context) -> None:
         return frame.thumbnail_image(
             box.width,
             height=box.height,
-            size=plan.size,
-            crop=plan.crop,
+            size=layout.size,
+            crop=layout.crop,
             no_rotate=True,  # orientation is the orient step's job, already done
         )
 

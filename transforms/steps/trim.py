@@ -1,6 +1,6 @@
-"""Step 7: `trim` cuts away a uniform border, then the geometry is planned again for what is left.
+"""Step 7: `trim` cuts away a uniform border, then the geometry is laid out again for what is left.
 
-Trim needs pixels, so it is the one step that changes the plan after decoding: w and h ratios, ar
+Trim needs pixels, so it is the one step that changes the layout after decoding: w and h ratios, ar
 and the fits all apply to the trimmed image, as the URL's author sees it. Decisions:
 
 - auto cuts only when all four corners share a colour (within trim-tol): an image whose corners
@@ -19,7 +19,7 @@ from typing import Any
 from transforms.options import TRIM_TOLERANCE, Color, Trim
 from transforms.steps.context import Context, Region
 from transforms.steps.frames import each_frame
-from transforms.steps.plan import plan_for
+from transforms.steps.layout import layout_for
 
 
 def trim(ctx: Context) -> None:
@@ -39,7 +39,7 @@ def trim(ctx: Context) -> None:
         return
     ctx.image = each_frame(image, ctx.pages, lambda frame: frame.extract_area(box.left, box.top, box.width, box.height))
     current = ctx.geometry()
-    ctx.plan = replace(plan_for(box.width, box.height, options, ctx.limits.max_output_side), rect=current.rect)
+    ctx.layout = replace(layout_for(box.width, box.height, options, ctx.budget.max_output_side), rect=current.rect)
 
 
 def _comparable(frame: Any, colour: Color | None) -> Any:

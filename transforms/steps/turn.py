@@ -3,7 +3,7 @@
 The URL describes the output as it will be seen: ``w=300&rot=90`` is 300 wide after turning, and
 ``crop=top``, ``fp-x`` and ``pad-left`` name the turned output's top, x axis and left side. Turning
 last is cheapest (the image is small by then, and libvips' one-pass thumbnail still does the resize),
-so the plan reads ``source_options``: the same request in the source's orientation. A turn is a 2×2
+so the layout reads ``source_options``: the same request in the source's orientation. A turn is a 2×2
 matrix on (right, down) vectors; it is orthogonal, so its inverse is its transpose.
 """
 

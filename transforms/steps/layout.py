@@ -2,7 +2,7 @@
 
 The pure function ``geometry`` holds the fit rules; the step adds `rect`, the output format and the
 animation checks. The rules read normalised options only, which is what makes
-``TransformOptions.canonical`` safe as a key. ``plan_for`` is also what the trim step calls once it
+``TransformOptions.canonical`` safe as a key. ``layout_for`` is also what the trim step calls once it
 knows the trimmed size.
 """
 
@@ -14,7 +14,7 @@ from dataclasses import replace
 from transforms.errors import ImageTooLarge, InvalidParameter
 from transforms.negotiate import keep_animation, output_for_source
 from transforms.options import Crop, Fit, Rect, Sides, TransformOptions
-from transforms.steps.context import Box, Context, Limits, Plan, Region, SourceInfo
+from transforms.steps.context import Box, Context, Layout, PixelBudget, Region, SourceInfo
 from transforms.steps.turn import source_options, swaps_sides
 
 # libvips' largest coordinate: a box side that never constrains (thumbnail's height defaults to
@@ -23,30 +23,30 @@ UNBOUNDED = 10_000_000
 _STRATEGIES = {Crop.ENTROPY: "entropy", Crop.ATTENTION: "attention"}
 
 
-def plan(ctx: Context) -> None:
+def layout(ctx: Context) -> None:
     source = ctx.header()
     options = ctx.options
     width, height = source.upright_size
     rect = _inside("rect", options.rect, width, height)
     if rect is not None:
         width, height = rect.width, rect.height
-    ctx.plan = replace(plan_for(width, height, options, ctx.limits.max_output_side), rect=rect)
+    ctx.layout = replace(layout_for(width, height, options, ctx.budget.max_output_side), rect=rect)
     output = keep_animation(output_for_source(ctx.chosen, source.format, source.has_alpha), options, source.animated)
     ctx.output = output
     ctx.animated = source.animated and output.animates and options.frame is None
-    _check_frames(source, options, ctx.limits, ctx.animated)
+    _check_frames(source, options, ctx.budget, ctx.animated)
 
 
-def plan_for(width: int, height: int, options: TransformOptions, max_side: int) -> Plan:
-    """The plan for an upright ``width`` x ``height`` image (after rect and trim), turned options applied."""
+def layout_for(width: int, height: int, options: TransformOptions, max_side: int) -> Layout:
+    """The layout for an upright ``width`` x ``height`` image (after rect and trim), turned options applied."""
     names = ("h", "w") if swaps_sides(options) else ("w", "h")
     return geometry(width, height, source_options(options), max_side, names)
 
 
 def geometry(
     width: int, height: int, options: TransformOptions, max_side: int, names: tuple[str, str] = ("w", "h")
-) -> Plan:
-    """The plan for a ``width`` x ``height`` image and normalised ``options`` in its orientation.
+) -> Layout:
+    """The layout for a ``width`` x ``height`` image and normalised ``options`` in its orientation.
 
     ``names`` are the parameters the URL used for this orientation's width and height (rot swaps them),
     so that an error names what the caller wrote.
@@ -60,7 +60,7 @@ def geometry(
     if target_w is None and target_h is None:
         if max(width + pad.left + pad.right, height + pad.top + pad.bottom) > max_side:
             raise ImageTooLarge(f"the image is wider or taller than {max_side} pixels: ask for a w or h")
-        return Plan(pad=pad)
+        return Layout(pad=pad)
     inner_w = _inner(target_w, pad.left + pad.right)
     inner_h = _inner(target_h, pad.top + pad.bottom)
     fit = options.fit or Fit.CLIP
@@ -72,25 +72,25 @@ def geometry(
     return replace(found, pad=pad)
 
 
-def _boxed(width: int, height: int, target: Box, options: TransformOptions, fit: Fit) -> Plan:
+def _boxed(width: int, height: int, target: Box, options: TransformOptions, fit: Fit) -> Layout:
     if fit is Fit.MAX:
-        return Plan(resize=target, size="down")
+        return Layout(resize=target, size="down")
     if fit is Fit.SCALE:
-        return Plan(resize=target, size="force")
+        return Layout(resize=target, size="force")
     if fit is Fit.FILL:
-        return Plan(resize=target, canvas=target, gravity=options.crop)
+        return Layout(resize=target, canvas=target, gravity=options.crop)
     if fit in (Fit.CROP, Fit.MIN) and options.crop == {Crop.FOCALPOINT}:
         return _focal(width, height, target, options, fit)
     if fit is Fit.CROP or (fit is Fit.MIN and _cover_scale(width, height, target) <= 1):
-        return Plan(resize=target, crop=_cut(width, height, target, options.crop))
+        return Layout(resize=target, crop=_cut(width, height, target, options.crop))
     if fit is Fit.MIN:
         # Covering would enlarge: cut the largest region of the target's aspect ratio at scale 1.
         region = _largest(width, height, target.width / target.height)
-        return Plan(resize=region, crop=_cut(width, height, region, options.crop))
-    return Plan(resize=target)
+        return Layout(resize=region, crop=_cut(width, height, region, options.crop))
+    return Layout(resize=target)
 
 
-def _focal(width: int, height: int, target: Box, options: TransformOptions, fit: Fit) -> Plan:
+def _focal(width: int, height: int, target: Box, options: TransformOptions, fit: Fit) -> Layout:
     """Cover the target (zoomed by fp-z), then cut a target-sized window centred on the focal point.
 
     Scaling first and cutting second keeps libvips' one-pass thumbnail for the scaling.
@@ -103,7 +103,7 @@ def _focal(width: int, height: int, target: Box, options: TransformOptions, fit:
         # Never enlarge: the largest region of the target's shape at scale 1, made smaller by the zoom.
         largest = _largest(width, height, target.width / target.height)
         window = Box(_round(largest.width / zoom), _round(largest.height / zoom))
-        return Plan(window=_window(Box(width, height), window, at_x, at_y))
+        return Layout(window=_window(Box(width, height), window, at_x, at_y))
     scale = cover * zoom
     if fit is Fit.MIN:
         scale = min(scale, 1.0)
@@ -111,7 +111,7 @@ def _focal(width: int, height: int, target: Box, options: TransformOptions, fit:
     if max(scaled.width, scaled.height) > UNBOUNDED:
         raise InvalidParameter("fp-z" if zoom > 1 else "crop", "zooms further than libvips can draw")
     resize = None if scaled == Box(width, height) else scaled
-    return Plan(resize=resize, size="force", window=_window(scaled, target, at_x, at_y))
+    return Layout(resize=resize, size="force", window=_window(scaled, target, at_x, at_y))
 
 
 def _window(image: Box, window: Box, at_x: float, at_y: float) -> Region:
@@ -158,20 +158,20 @@ def _inner(target: int | None, padding: int) -> int | None:
 
 def _one_side(
     width: int, height: int, target_w: int | None, target_h: int | None, fit: Fit, max_side: int, names: tuple[str, str]
-) -> Plan:
+) -> Layout:
     """Only w or only h: keep the aspect ratio whatever the fit (normalising left only clip or max)."""
     if target_w is not None:
         scale, other, name = target_w / width, height, names[0]
     elif target_h is not None:
         scale, other, name = target_h / height, width, names[1]
     else:
-        return Plan()
+        return Layout()
     if fit is Fit.MAX:
         scale = min(scale, 1.0)
     if _round(other * scale) > max_side:
         raise InvalidParameter(name, "the other side of the result would be too long")
     box = Box(target_w or UNBOUNDED, target_h or UNBOUNDED)
-    return Plan(resize=box, size="down" if fit is Fit.MAX else "both")
+    return Layout(resize=box, size="down" if fit is Fit.MAX else "both")
 
 
 def _largest(width: int, height: int, ratio: float) -> Box:
@@ -211,16 +211,16 @@ def _inside(name: str, rect: Rect | None, width: int, height: int) -> Region | N
     return Region(rect.x, rect.y, rect.width, rect.height)
 
 
-def _check_frames(source: SourceInfo, options: TransformOptions, limits: Limits, animated: bool) -> None:
+def _check_frames(source: SourceInfo, options: TransformOptions, budget: PixelBudget, animated: bool) -> None:
     if options.frame is not None and options.frame > source.frames:
         raise InvalidParameter("frame", f"must be at most {source.frames}: the image has no frame {options.frame}")
     if not animated:
         return
     # Checked from the header, before decoding: every frame of an animated output is decoded.
-    if source.frames > limits.max_frames:
-        raise ImageTooLarge(f"the animation has more than {limits.max_frames} frames")
-    if source.width * source.height * source.frames > limits.max_pixels:
-        raise ImageTooLarge(f"the animation has more than {limits.max_pixels:,} pixels in all its frames")
+    if source.frames > budget.max_frames:
+        raise ImageTooLarge(f"the animation has more than {budget.max_frames} frames")
+    if source.width * source.height * source.frames > budget.max_pixels:
+        raise ImageTooLarge(f"the animation has more than {budget.max_pixels:,} pixels in all its frames")
 
 
 def _scaled(sides: Sides, dpr: float) -> Sides:
