@@ -11,6 +11,9 @@ Three layers, all driven by one ``NetGuard``:
   connects: aiohttp skips the resolver for IP-literal hosts, so without it ``http://127.0.0.1/`` would
   never be checked.
 
+A name that does not resolve is refused exactly like one that resolves to a non-public address
+(``BlockedAddress``, same message), so the answers never reveal which names exist in an internal zone.
+
 ``host_address`` reads the numeric host forms a C resolver accepts (``2130706433``, ``0x7f.1``,
 ``127.1``, ``0177.0.0.1``) so callers can refuse them with a clear error before any connection.
 """
@@ -29,14 +32,17 @@ from aiohappyeyeballs import AddrInfoType, SocketFactoryType
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import ThreadedResolver
 
-from gateway.errors import BlockedAddress, OriginError
+from gateway.errors import BlockedAddress
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 logger = logging.getLogger(__name__)
 
-_BLOCKED_MESSAGE = "the source resolves to a non-public address"
+# One answer for "resolves to a non-public address" and "does not resolve": if they differed, anyone could map
+# the names of an internal DNS zone through the gateway (a name that exists inside answers one way, a made-up
+# one the other). The log tells the operator which it was; the caller only learns that it cannot be used.
+NO_PUBLIC_ADDRESS = "the source host has no public address"
 
 
 def _v4(table: Sequence[tuple[str, str]]) -> tuple[tuple[ipaddress.IPv4Network, str], ...]:
@@ -228,11 +234,6 @@ class NetGuard:
     def trusted_networks(self) -> tuple[IPNetwork, ...]:
         return self._trusted
 
-    def is_allowed(self, ip: IPAddress) -> bool:
-        if any(ip in network for network in self._trusted):
-            return True
-        return classify(ip) is None
-
     def check(self, ip: IPAddress) -> None:
         """Raise ``BlockedAddress`` unless the gateway may connect to ``ip``."""
         if any(ip in network for network in self._trusted):
@@ -241,7 +242,7 @@ class NetGuard:
         if reason is not None:
             # The reason goes to the log for the operator; the caller only learns that it was refused.
             logger.info("refused a connection to a non-public address (%s)", reason)
-            raise BlockedAddress(_BLOCKED_MESSAGE)
+            raise BlockedAddress(NO_PUBLIC_ADDRESS)
 
     def check_host(self, host: str) -> None:
         """Check a host that is an address literal in any form; DNS names pass (the resolver checks those)."""
@@ -262,7 +263,7 @@ def _parse_resolved(host: str) -> IPAddress:
         return ipaddress.ip_address(host)
     except ValueError as exc:
         # A resolver answer that is not an address cannot be checked, so it cannot be used.
-        raise BlockedAddress(_BLOCKED_MESSAGE) from exc
+        raise BlockedAddress(NO_PUBLIC_ADDRESS) from exc
 
 
 class GuardedResolver(AbstractResolver):
@@ -277,7 +278,14 @@ class GuardedResolver(AbstractResolver):
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
     ) -> list[ResolveResult]:
-        results = await self._inner.resolve(host, port, family)
+        try:
+            results = await self._inner.resolve(host, port, family)
+        except OSError as exc:
+            logger.info("refused a host name that does not resolve")
+            raise BlockedAddress(NO_PUBLIC_ADDRESS) from exc
+        if not results:
+            logger.info("refused a host name that does not resolve")
+            raise BlockedAddress(NO_PUBLIC_ADDRESS)
         for result in results:
             self._guard.check(_parse_resolved(result["host"]))
         return results
@@ -322,7 +330,8 @@ async def resolve_public(
     by itself (the capture egress proxy): connect to these strings, never to ``host`` again.
 
     ``resolver`` (kept open; the OS resolver by default) answers for names; literals need none.
-    Raises ``BlockedAddress`` if any address is non-public, ``OriginError`` if the name does not resolve.
+    Raises ``BlockedAddress`` if any address is non-public or the name does not resolve (one answer for
+    both, see ``NO_PUBLIC_ADDRESS``).
     """
     literal = host_address(host)
     if literal is not None:
@@ -331,12 +340,7 @@ async def resolve_public(
     inner = resolver if resolver is not None else ThreadedResolver()
     try:
         results = await GuardedResolver(guard, inner).resolve(host, port, family=socket.AF_UNSPEC)
-    except OSError as exc:
-        raise OriginError("the source host name does not resolve") from exc
     finally:
         if resolver is None:
             await inner.close()
-    addresses = list(dict.fromkeys(result["host"] for result in results))
-    if not addresses:
-        raise OriginError("the source host name does not resolve")
-    return addresses
+    return list(dict.fromkeys(result["host"] for result in results))

@@ -1,13 +1,17 @@
 """Typed settings: ``config/gateway.toml`` (every setting, documented, with its default), then ``IMGATE_*``.
 
 Precedence, lowest first: the defaults below, the TOML file (``IMGATE_CONFIG`` names another one), then one
-environment variable per setting (``IMGATE_`` + the upper-cased name). An unknown key or a value of the wrong
-type or range stops start-up with a message naming the setting, so a typo never becomes a silent default.
+environment variable per setting: ``IMGATE_`` + the upper-cased name, and for a setting of a section
+(``[capture]`` in the file, ``Settings.capture`` here) ``IMGATE_<SECTION>_<NAME>``, so ``[capture] pool_size``
+is ``IMGATE_CAPTURE_POOL_SIZE``. An unknown key in the file, an ``IMGATE_*`` variable that names no setting
+(other than the few in ``OTHER_VARIABLES``), or a value of the wrong type or range stops start-up with a
+message naming the setting, so a typo never becomes a silent default.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
@@ -15,8 +19,21 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from gateway.policy.hosts import InvalidHost, normalise_host
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = REPO_ROOT / "config" / "gateway.toml"
+
+ENV_PREFIX = "IMGATE_"
+CONFIG_VARIABLE = "IMGATE_CONFIG"
+ORIGIN_SECRET_VARIABLE = "IMGATE_ORIGIN_SECRET_ACCESS_KEY"  # noqa: S105 - the variable's name, not a secret
+CAPTURE_TAG_VARIABLE = "IMGATE_CAPTURE_TAG"
+# Every IMGATE_* variable that is not a setting. Any other IMGATE_* name is refused like an unknown key.
+OTHER_VARIABLES: Mapping[str, str] = {
+    CONFIG_VARIABLE: "the settings file to read instead of config/gateway.toml",
+    ORIGIN_SECRET_VARIABLE: "the bucket secret `imgate workspace create/update` seals, instead of a prompt",
+    CAPTURE_TAG_VARIABLE: "marks the processes of one capture browser (gateway/capture/procs.py)",
+}
 
 
 class SettingsError(ValueError):
@@ -28,6 +45,109 @@ def _positive(name: str, value: float) -> None:
         raise SettingsError(f"setting {name!r} must be greater than 0, got {value!r}")
 
 
+def _networks(name: str, texts: tuple[str, ...]) -> None:
+    for text in texts:
+        try:
+            ipaddress.ip_network(text, strict=True)
+        except ValueError as exc:
+            raise SettingsError(f"setting {name!r}: {text!r} is not a CIDR network (address/prefix)") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureSettings:
+    """The ``[capture]`` section: screenshots of web pages (gateway/capture/). Per worker process."""
+
+    enabled: bool = True
+    # Browsers kept running. Each serves one capture at a time; more browsers than ``max_concurrency``
+    # are spares that take over at once while a crashed or recycled one restarts (~0.7 s).
+    pool_size: int = 1
+    max_concurrency: int = 1
+    # Captures allowed to wait for a browser; one more is answered 503 OVERLOADED with Retry-After.
+    max_queue: int = 8
+    # Hard limit of one capture (navigation, waiting, screenshot), seconds. A queued capture waits at
+    # most this long for a browser too, then gets OVERLOADED.
+    timeout: float = 20.0
+    max_full_height: int = 10_000
+    max_delay_ms: int = 5_000
+    # A browser is replaced after this many captures: a safety net against slow leaks in Chromium
+    # itself, since every capture's state is already discarded with its browser context.
+    recycle_after: int = 500
+    launch_timeout: float = 30.0
+    # Selenium Grid hub (``http://grid:4444``): browsers are remote, the code path is the same.
+    grid_url: str = ""
+    # Empty: found on PATH (``chromium``, then ``chromium-browser``, ``google-chrome``; ``chromedriver``).
+    chromium_path: str = ""
+    chromedriver_path: str = ""
+    # The egress proxy every browser request goes through. With a grid, listen on an address the
+    # nodes reach, name it in ``proxy_public_host`` and list the nodes' networks in ``proxy_clients``.
+    proxy_listen_host: str = "127.0.0.1"
+    proxy_public_host: str = ""
+    proxy_port: int = 0
+    proxy_clients: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
+    proxy_connect_timeout: float = 5.0
+    proxy_idle_timeout: float = 30.0
+
+    def __post_init__(self) -> None:
+        for name in (
+            "pool_size",
+            "max_concurrency",
+            "timeout",
+            "max_full_height",
+            "recycle_after",
+            "launch_timeout",
+            "proxy_connect_timeout",
+            "proxy_idle_timeout",
+        ):
+            _positive(f"capture.{name}", getattr(self, name))
+        for name in ("max_queue", "max_delay_ms"):
+            if getattr(self, name) < 0:
+                raise SettingsError(f"setting 'capture.{name}' must be 0 or more")
+        if self.max_concurrency > self.pool_size:
+            raise SettingsError(
+                "setting 'capture.max_concurrency' cannot exceed 'capture.pool_size' (one capture per browser)"
+            )
+        if not 0 <= self.proxy_port <= 65535:
+            raise SettingsError("setting 'capture.proxy_port' must be 0 (any free port) to 65535")
+        _networks("capture.proxy_clients", self.proxy_clients)
+        if not self.proxy_listen_host:
+            raise SettingsError("setting 'capture.proxy_listen_host' must be an address or a host name")
+        if self.proxy_public_host:
+            _check_public_host(self.proxy_public_host)
+        elif _is_wildcard(self.proxy_listen_host):
+            # Browsers would be told to use 0.0.0.0 or ::, which is no address of this machine to reach.
+            raise SettingsError(
+                "setting 'capture.proxy_public_host' is required when 'capture.proxy_listen_host' is "
+                "a wildcard address: name the address the browsers reach the proxy at"
+            )
+
+    @property
+    def proxy_host_for_browsers(self) -> str:
+        """The host a browser (local, or on a grid node) uses to reach the egress proxy."""
+        return self.proxy_public_host or self.proxy_listen_host
+
+
+def _is_wildcard(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_unspecified
+    except ValueError:
+        return False
+
+
+def _check_public_host(host: str) -> None:
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        address = None
+    if address is not None:
+        if address.is_unspecified:
+            raise SettingsError("setting 'capture.proxy_public_host' must be an address browsers can connect to")
+        return
+    try:
+        normalise_host(host)
+    except InvalidHost as exc:
+        raise SettingsError("setting 'capture.proxy_public_host' must be a host name or an IP address") from exc
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     # server
@@ -37,6 +157,7 @@ class Settings:
     public_url: str = ""
     # storage of the gateway's own state
     data_dir: str = "var"
+    account_store: str = "sqlite"
     database: str = ""
     secret_key: str = ""
     # tenancy
@@ -67,15 +188,8 @@ class Settings:
     result_s3_access_key_id: str = ""
     result_s3_secret_access_key: str = field(default="", repr=False)
     result_s3_timeout: float = 0.5
-    # captures
-    capture_enabled: bool = True
-    capture_pool_size: int = 1
-    capture_max_concurrency: int = 1
-    capture_max_queue: int = 8
-    capture_timeout: float = 20.0
-    capture_max_full_height: int = 10000
-    capture_max_delay_ms: int = 5000
-    capture_grid_url: str = ""
+    # sections
+    capture: CaptureSettings = field(default_factory=CaptureSettings)
 
     def __post_init__(self) -> None:
         for name in (
@@ -93,27 +207,19 @@ class Settings:
             "originals_cache_mb",
             "result_store_max_mb",
             "result_s3_timeout",
-            "capture_pool_size",
-            "capture_max_concurrency",
-            "capture_timeout",
-            "capture_max_full_height",
         ):
             _positive(name, getattr(self, name))
         if self.workers < 0:
             raise SettingsError("setting 'workers' must be 0 (one per core) or more")
         if self.port > 65535:
             raise SettingsError("setting 'port' must be at most 65535")
+        if self.account_store not in ("sqlite", "memory"):
+            raise SettingsError("setting 'account_store' must be one of sqlite, memory")
         if self.result_store not in ("disk", "s3", "none"):
             raise SettingsError("setting 'result_store' must be one of disk, s3, none")
         if self.result_store == "s3" and not self.result_s3_bucket:
             raise SettingsError("setting 'result_s3_bucket' is required when result_store = 's3'")
-        import ipaddress
-
-        for net in self.trusted_networks:
-            try:
-                ipaddress.ip_network(net, strict=False)
-            except ValueError as exc:
-                raise SettingsError(f"setting 'trusted_networks': {net!r} is not a network") from exc
+        _networks("trusted_networks", self.trusted_networks)
 
     # Derived paths: relative settings are relative to the working directory the gateway starts in.
     @property
@@ -136,7 +242,23 @@ class Settings:
         return dataclasses.replace(self, **changes)
 
 
-def _coerce(name: str, kind: Any, raw: Any, from_env: bool) -> Any:
+# Sections: a TOML table each, and a nested dataclass in Settings.
+_SECTIONS: Mapping[str, type[Any]] = {"capture": CaptureSettings}
+
+
+def _kinds(cls: type[Any]) -> dict[str, str]:
+    return {f.name: str(f.type) for f in fields(cls) if f.name not in _SECTIONS}
+
+
+def _environment_names() -> dict[str, tuple[str | None, str]]:
+    """``IMGATE_*`` variable -> (section or None, setting name)."""
+    names: dict[str, tuple[str | None, str]] = {ENV_PREFIX + name.upper(): (None, name) for name in _kinds(Settings)}
+    for section, cls in _SECTIONS.items():
+        names.update({f"{ENV_PREFIX}{section.upper()}_{name.upper()}": (section, name) for name in _kinds(cls)})
+    return names
+
+
+def _coerce(name: str, kind: str, raw: Any, from_env: bool) -> Any:
     """Turn a TOML value or an environment string into the field's type, or name the setting in an error."""
     try:
         if kind == "tuple[str, ...]":
@@ -171,30 +293,72 @@ def _coerce(name: str, kind: Any, raw: Any, from_env: bool) -> Any:
     raise SettingsError(f"setting {name!r} must be of type {kind}, got {raw!r}")
 
 
+def _unknown_key(name: str, where: str) -> SettingsError:
+    hint = ""
+    for section, cls in _SECTIONS.items():
+        rest = name.removeprefix(section + "_")
+        if rest != name and rest in _kinds(cls):
+            hint = f" (it is '{rest}' in the [{section}] section)"
+    return SettingsError(f"unknown setting {name!r} in {where}{hint}")
+
+
+def _read_file(path: Path, values: dict[str, Any], sections: dict[str, dict[str, Any]]) -> None:
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"{path.name}: {exc}") from exc
+    known = _kinds(Settings)
+    for name, raw in data.items():
+        if name in _SECTIONS:
+            if not isinstance(raw, dict):
+                raise SettingsError(f"setting {name!r} must be a [{name}] section in {path.name}")
+            section_kinds = _kinds(_SECTIONS[name])
+            for key, value in raw.items():
+                if key not in section_kinds:
+                    raise SettingsError(f"unknown setting '{name}.{key}' in {path.name}")
+                sections[name][key] = _coerce(f"{name}.{key}", section_kinds[key], value, from_env=False)
+        elif name in known:
+            values[name] = _coerce(name, known[name], raw, from_env=False)
+        else:
+            raise _unknown_key(name, path.name)
+
+
+def _read_environment(env: Mapping[str, str], values: dict[str, Any], sections: dict[str, dict[str, Any]]) -> None:
+    names = _environment_names()
+    for variable in sorted(env):
+        if not variable.startswith(ENV_PREFIX) or variable in OTHER_VARIABLES:
+            continue
+        target = names.get(variable)
+        if target is None:
+            # Named, never its value: the variable may hold a secret that was meant for another setting.
+            raise SettingsError(f"unknown setting in the environment: {variable} names no setting")
+        section, name = target
+        if section is None:
+            values[name] = _coerce(name, _kinds(Settings)[name], env[variable], from_env=True)
+        else:
+            kind = _kinds(_SECTIONS[section])[name]
+            sections[section][name] = _coerce(f"{section}.{name}", kind, env[variable], from_env=True)
+
+
 def load_settings(
     config_path: Path | None = None, environ: Mapping[str, str] | None = None, **overrides: Any
 ) -> Settings:
+    """Defaults, then the file, then ``IMGATE_*``, then ``overrides`` (flat names, or a whole section)."""
     env = os.environ if environ is None else environ
-    path = config_path or Path(env.get("IMGATE_CONFIG", "") or DEFAULT_CONFIG)
+    path = config_path or Path(env.get(CONFIG_VARIABLE, "") or DEFAULT_CONFIG)
     values: dict[str, Any] = {}
-    known = {f.name: f.type for f in fields(Settings)}
+    sections: dict[str, dict[str, Any]] = {name: {} for name in _SECTIONS}
     if path.exists():
-        try:
-            data = tomllib.loads(path.read_text())
-        except tomllib.TOMLDecodeError as exc:
-            raise SettingsError(f"{path.name}: {exc}") from exc
-        for name, raw in data.items():
-            if name not in known:
-                raise SettingsError(f"unknown setting {name!r} in {path.name}")
-            values[name] = _coerce(name, known[name], raw, from_env=False)
+        _read_file(path, values, sections)
     elif config_path is not None:
         raise SettingsError(f"config file {config_path} does not exist")
-    for name, kind in known.items():
-        env_name = "IMGATE_" + name.upper()
-        if env_name in env:
-            values[name] = _coerce(name, kind, env[env_name], from_env=True)
+    _read_environment(env, values, sections)
+    known = {f.name for f in fields(Settings)}
     for name, raw in overrides.items():
         if name not in known:
             raise SettingsError(f"unknown setting {name!r}")
         values[name] = raw
+    for section, cls in _SECTIONS.items():
+        if section not in values:
+            values[section] = cls(**sections[section])
     return Settings(**values)

@@ -11,7 +11,7 @@ from gateway.capture.options import (
 )
 from gateway.capture.proxy import EgressProxy
 from gateway.capture.service import CaptureService
-from gateway.capture.settings import CaptureSettings
+from gateway.settings import CaptureSettings
 
 __all__ = [
     "CAPTURE_PARAMETERS",

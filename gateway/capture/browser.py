@@ -32,8 +32,8 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from gateway.capture import scripts
 from gateway.capture.cdp import CdpConnection, CdpError
 from gateway.capture.procs import TAG_VARIABLE, kill_processes
-from gateway.capture.settings import CaptureSettings
 from gateway.errors import CaptureUnavailable
+from gateway.settings import CaptureSettings
 
 logger = logging.getLogger(__name__)
 
@@ -125,7 +125,7 @@ def chrome_options(
     if user_data_dir is not None:
         options.add_argument(f"--user-data-dir={user_data_dir}")
     # The sandbox cannot start as root; anywhere else it stays on.
-    if settings.grid_url is None and os.geteuid() == 0:
+    if not settings.grid_url and os.geteuid() == 0:
         options.add_argument("--no-sandbox")
     options.add_experimental_option("prefs", dict(_PREFS))
     options.add_experimental_option("excludeSwitches", ["enable-logging"])
@@ -164,13 +164,13 @@ class Browser:
         """Start a browser with a fresh profile and open its first capture context. Captures go through
         ``proxy_url``, the browser's own traffic to ``browser_proxy_url``; ``tag`` marks its processes
         (procs.py)."""
-        if settings.grid_url is not None:
+        if settings.grid_url:
             driver = _remote_driver(settings, browser_proxy_url)
             service, user_data_dir = None, None
         else:
             driver, service, user_data_dir = _local_driver(settings, browser_proxy_url, tag)
         try:
-            cdp = CdpConnection.for_capabilities(driver.capabilities, timeout=settings.launch_timeout_s)
+            cdp = CdpConnection.for_capabilities(driver.capabilities, timeout=settings.launch_timeout)
             browser = cls(driver, cdp, proxy_url=proxy_url, tag=tag, service=service, user_data_dir=user_data_dir)
         except (CdpError, WebDriverException) as exc:
             _discard(driver, service, user_data_dir, tag)
@@ -280,12 +280,11 @@ def _local_driver(settings: CaptureSettings, browser_proxy_url: str, tag: str) -
 
 
 def _remote_driver(settings: CaptureSettings, browser_proxy_url: str) -> WebDriver:
-    assert settings.grid_url is not None  # noqa: S101 - the caller checked
     # ChromiumRemoteConnection knows the vendor command that forwards DevTools calls to the page.
     executor = ChromiumRemoteConnection(
         settings.grid_url, vendor_prefix="goog", browser_name="chrome", ignore_proxy=True
     )
-    options = chrome_options(settings, browser_proxy_url, None, settings.chromium_path)
+    options = chrome_options(settings, browser_proxy_url, None, settings.chromium_path or None)
     try:
         return webdriver.Remote(command_executor=executor, options=options)
     except WebDriverException as exc:

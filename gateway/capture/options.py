@@ -16,11 +16,11 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from urllib.parse import quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import quote, urlencode
 
-from gateway.capture.settings import CaptureSettings
 from gateway.errors import ValidationError
-from gateway.netguard import host_address
+from gateway.policy.urls import InvalidSourceURL, parse_source_url
+from gateway.settings import CaptureSettings
 
 CAPTURE_PARAMETERS: frozenset[str] = frozenset(
     {"vw", "vh", "full", "cdpr", "wait", "delay", "hide", "redact", "dark", "el"}
@@ -36,7 +36,6 @@ _CDPR_FORM = re.compile(r"[0-9](?:\.[0-9]{1,2})?")
 _INT_FORM = re.compile(r"[0-9]{1,6}")
 # Control characters and braces; see the module docstring for why braces.
 _SELECTOR_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f{}]")
-_URL_FORBIDDEN = re.compile(r"[\x00-\x20\x7f\\]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,55 +88,18 @@ def parse_capture_options(items: Iterable[tuple[str, str]], settings: CaptureSet
 
 
 def validate_target(url: str) -> str:
-    """Check a ``capture=`` URL and return its normal form: scheme and host lower-cased, the host in
-    IDNA (ASCII) form, numeric IPv4 spellings as dotted quads, default ports and a trailing dot dropped.
-
-    Only http and https; no credentials; no whitespace, control characters or backslashes (browsers
-    read ``\\`` as ``/``, so ``https://a.example\\@b.example`` would not mean what it seems to).
+    """Check a ``capture=`` URL and return its normal form: the one parser of external URLs
+    (``gateway.policy.urls``), so a capture target and a ``src=`` URL are read, matched and cached alike,
+    keeping the fragment (a single-page app's route is part of the page). Only http and https; no
+    credentials, backslashes, whitespace or control characters; hosts in IDNA (ASCII) form, and only
+    canonical dotted quads as numeric hosts (``2130706433`` is refused, not read as 127.0.0.1).
     """
     if len(url) > MAX_URL_CHARS:
         raise ValidationError(f"capture: the URL is longer than {MAX_URL_CHARS} characters")
-    if _URL_FORBIDDEN.search(url):
-        raise ValidationError("capture: the URL contains whitespace, control characters or backslashes")
     try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError as exc:
-        raise ValidationError("capture: not a valid URL") from exc
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https"):
-        raise ValidationError("capture: only http and https URLs can be captured")
-    if "@" in parts.netloc:
-        raise ValidationError("capture: credentials in the URL are not allowed")
-    host = _normal_host(parts.hostname or "")
-    if port == 0:
-        raise ValidationError("capture: port 0 is not valid")
-    if port == {"http": 80, "https": 443}[scheme]:
-        port = None
-    netloc = host if port is None else f"{host}:{port}"
-    path = _quote_non_ascii(parts.path) or "/"
-    return urlunsplit((scheme, netloc, path, _quote_non_ascii(parts.query), _quote_non_ascii(parts.fragment)))
-
-
-def _normal_host(host: str) -> str:
-    host = host.rstrip(".")
-    if not host:
-        raise ValidationError("capture: the URL has no host")
-    literal = host_address(host)
-    if literal is not None:
-        return f"[{literal}]" if literal.version == 6 else str(literal)
-    try:
-        ascii_host = host.encode("idna").decode("ascii").lower()
-    except UnicodeError as exc:
-        raise ValidationError("capture: the host name is not valid") from exc
-    if not re.fullmatch(r"[a-z0-9](?:[a-z0-9_.-]*[a-z0-9])?", ascii_host) or ".." in ascii_host:
-        raise ValidationError("capture: the host name is not valid")
-    return ascii_host
-
-
-def _quote_non_ascii(text: str) -> str:
-    # Keeps every ASCII character (including existing %-escapes) and encodes the rest as UTF-8.
-    return quote(text, safe="".join(chr(code) for code in range(0x21, 0x7F)))
+        return parse_source_url(url, allow_fragment=True).url
+    except InvalidSourceURL as exc:
+        raise ValidationError(f"capture: {exc}") from None
 
 
 def _format_decimal(value: Decimal) -> str:

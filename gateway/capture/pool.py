@@ -31,8 +31,8 @@ for one browser, RSS summed 1.22-1.26 GB, 14 processes before and after).
 
 Concurrency: each browser has one thread ("slot") that makes all its blocking Selenium calls; the event
 loop only waits. ``max_concurrency`` captures run at once; ``max_queue`` more may wait up to
-``timeout_s`` for a browser (then, or when the queue is full, ``Overloaded`` with Retry-After). A capture
-gets ``timeout_s`` (the job enforces it itself; ``Timeout``); if the browser does not answer
+``timeout`` for a browser (then, or when the queue is full, ``Overloaded`` with Retry-After). A capture
+gets ``timeout`` (the job enforces it itself; ``Timeout``); if the browser does not answer
 ``HANG_GRACE_S`` after that, it is killed and replaced. A browser whose driver died is replaced before a
 capture can pick it, and after ``recycle_after`` captures as a safety net.
 """
@@ -55,8 +55,8 @@ from selenium.common.exceptions import WebDriverException
 from gateway.capture.browser import Browser, BrowserGone
 from gateway.capture.cdp import CdpError
 from gateway.capture.procs import find_processes, kill_processes
-from gateway.capture.settings import CaptureSettings
 from gateway.errors import CaptureUnavailable, GatewayError, OriginError, Overloaded, Timeout
+from gateway.settings import CaptureSettings
 
 logger = logging.getLogger(__name__)
 
@@ -141,10 +141,6 @@ class BrowserPool:
         self.replaced = 0
 
     @property
-    def live_browsers(self) -> int:
-        return self._live
-
-    @property
     def waiting(self) -> int:
         return self._waiting
 
@@ -191,7 +187,7 @@ class BrowserPool:
         def finish() -> None:
             # Let a launch that was under way see the closed pool, then sweep whatever is left.
             for slot in self._slots:
-                slot.thread.join(timeout=self._settings.launch_timeout_s)
+                slot.thread.join(timeout=self._settings.launch_timeout)
             kill_processes(self._tag)
 
         await asyncio.to_thread(finish)
@@ -204,7 +200,7 @@ class BrowserPool:
     async def _acquire(self) -> _Slot:
         self._waiting += 1
         try:
-            async with asyncio.timeout(self._settings.timeout_s):
+            async with asyncio.timeout(self._settings.timeout):
                 await self._capacity.acquire()
                 try:
                     slot = await self._next_live_slot()
@@ -234,10 +230,10 @@ class BrowserPool:
         browser = slot.browser
         assert browser is not None  # noqa: S101 - _next_live_slot only returns slots with a browser
         browser.captures += 1
-        deadline = time.monotonic() + self._settings.timeout_s
+        deadline = time.monotonic() + self._settings.timeout
         future = slot.thread.submit(lambda: job(browser, deadline))
         try:
-            result = await asyncio.wait_for(asyncio.shield(future), self._settings.timeout_s + HANG_GRACE_S)
+            result = await asyncio.wait_for(asyncio.shield(future), self._settings.timeout + HANG_GRACE_S)
         except TimeoutError:
             self._retire(slot, "hung")
             raise Timeout("the capture did not finish in time") from None
@@ -262,7 +258,7 @@ class BrowserPool:
 
     async def _put_back_when_done(self, slot: _Slot, future: asyncio.Future[Any]) -> None:
         try:
-            await asyncio.wait_for(asyncio.shield(future), self._settings.timeout_s + HANG_GRACE_S)
+            await asyncio.wait_for(asyncio.shield(future), self._settings.timeout + HANG_GRACE_S)
         except TimeoutError:
             self._retire(slot, "hung")
             return
@@ -311,14 +307,14 @@ class BrowserPool:
         tag = f"{self._tag}.{next(self._browser_numbers)}"
         future = slot.thread.submit(lambda: self._launch(tag))
         try:
-            browser = await asyncio.wait_for(asyncio.shield(future), self._settings.launch_timeout_s)
+            browser = await asyncio.wait_for(asyncio.shield(future), self._settings.launch_timeout)
         except TimeoutError:
             _abandon_launch(future, tag)
             # The launch may still hold the thread; the next attempt gets a thread of its own.
             slot.thread.stop()
             slot.thread = _SlotThread(f"capture-browser-{slot.number}")
             self._launch_failures += 1
-            logger.warning("a capture browser did not start within %.0f s", self._settings.launch_timeout_s)
+            logger.warning("a capture browser did not start within %.0f s", self._settings.launch_timeout)
             return False
         except asyncio.CancelledError:
             _abandon_launch(future, tag)

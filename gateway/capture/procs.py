@@ -20,7 +20,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-TAG_VARIABLE = "IMGATE_CAPTURE_TAG"
+from gateway.settings import CAPTURE_TAG_VARIABLE
+
+# Named in gateway.settings, with the other IMGATE_* variables that are not settings.
+TAG_VARIABLE = CAPTURE_TAG_VARIABLE
 _PROC = Path("/proc")
 
 

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from gateway.errors import BlockedAddress, OriginError
+from gateway.errors import BlockedAddress
 from gateway.netguard import NetGuard, resolve_public
 
 logger = logging.getLogger(__name__)
@@ -80,7 +80,7 @@ class EgressProxy:
         max_connections: int = 1024,
     ) -> None:
         self._guard = guard
-        self._host = host
+        self._host = host.strip("[]")
         self._port = port
         self._clients = tuple(ipaddress.ip_network(network) for network in clients)
         self._connect_timeout = connect_timeout
@@ -118,10 +118,6 @@ class EgressProxy:
 
     def protect_loopback_port(self, port: int) -> None:
         self._protected_ports.add(port)
-
-    def release_loopback_port(self, port: int) -> None:
-        if port != self._port:
-            self._protected_ports.discard(port)
 
     async def aclose(self) -> None:
         for server in self._servers:
@@ -212,9 +208,8 @@ class EgressProxy:
         try:
             addresses = await resolve_public(host, port, self._guard)
         except BlockedAddress as exc:
-            raise _Refused(_FORBIDDEN, "non-public address") from exc
-        except OriginError as exc:
-            raise _Refused(_BAD_GATEWAY, "host does not resolve") from exc
+            # Also a name that does not resolve: a page must not learn which internal names exist either.
+            raise _Refused(_FORBIDDEN, "no public address") from exc
         for address in addresses:
             if ipaddress.ip_address(address).is_loopback and port in self._protected_ports:
                 raise _Refused(_FORBIDDEN, "capture machinery port")
@@ -253,6 +248,7 @@ class EgressProxy:
 
 
 def _url(host: str, port: int) -> str:
+    host = host.strip("[]")
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 

@@ -1,16 +1,16 @@
 """``CaptureService``: the one object the gateway holds for captures.
 
-    service = CaptureService(CaptureSettings(), NetGuard(settings.trusted_networks))
+    service = CaptureService(settings.capture, NetGuard(settings.trusted_networks))
     await service.start()                      # egress proxy + warm browsers
     png = await service.capture("https://example.com/", parse_capture_options(pairs))
     pdf = await service.capture("https://example.com/", CaptureOptions(), pdf=True)
     await service.aclose()                     # no chromium or chromedriver left running
 
 ``capture`` raises only ``GatewayError``s: ``ValidationError`` (bad URL or an option the page refuses),
-``BlockedAddress`` (the target resolves to a non-public address), ``OriginError`` (the page could not be
-loaded), ``Overloaded`` (queue full or no browser free in time, with Retry-After), ``Timeout``,
-``CaptureUnavailable``. Whether the workspace may capture the host at all (allowed capture domains) is
-the caller's decision, made before calling.
+``BlockedAddress`` (the target has no public address: it resolves to a non-public one or not at all),
+``OriginError`` (the page could not be loaded), ``Overloaded`` (queue full or no browser free in time, with
+Retry-After), ``Timeout``, ``CaptureUnavailable``. Whether the workspace may capture the host at all
+(allowed capture domains) is the caller's decision, made before calling.
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ from gateway.capture.options import CaptureOptions, validate_target
 from gateway.capture.pool import BrowserPool
 from gateway.capture.procs import find_processes
 from gateway.capture.proxy import EgressProxy
-from gateway.capture.settings import CaptureSettings
 from gateway.capture.shoot import capture_page
 from gateway.errors import CaptureUnavailable, OriginError, ValidationError
 from gateway.netguard import NetGuard, resolve_public
+from gateway.settings import CaptureSettings
 
 
 class CaptureService:
@@ -41,16 +41,17 @@ class CaptureService:
             host=settings.proxy_listen_host,
             port=settings.proxy_port,
             clients=settings.proxy_clients,
-            connect_timeout=settings.proxy_connect_timeout_s,
-            idle_timeout=settings.proxy_idle_timeout_s,
+            connect_timeout=settings.proxy_connect_timeout,
+            idle_timeout=settings.proxy_idle_timeout,
         )
         self._pool: BrowserPool | None = None
 
     async def start(self) -> None:
         await self._proxy.start()
         settings, proxy = self.settings, self._proxy
-        proxy_url = proxy.url(settings.proxy_public_host)
-        browser_proxy_url = proxy.browser_url(settings.proxy_public_host)
+        # The browsers may run elsewhere (a Selenium Grid node): they get the address they reach us at.
+        proxy_url = proxy.url(settings.proxy_host_for_browsers)
+        browser_proxy_url = proxy.browser_url(settings.proxy_host_for_browsers)
 
         def launch(tag: str) -> Browser:
             browser = Browser.launch(settings, proxy_url, browser_proxy_url, tag)
@@ -85,10 +86,6 @@ class CaptureService:
         await self._proxy.aclose()
 
     @property
-    def proxy_url(self) -> str:
-        return self._proxy.url(self.settings.proxy_public_host)
-
-    @property
     def egress_refusals(self) -> int:
         """Requests the egress proxy refused since start (a metric, and what the SSRF tests count)."""
         return self._proxy.refused
@@ -120,7 +117,7 @@ class CaptureService:
         port = parts.port or (443 if parts.scheme == "https" else 80)
         try:
             await asyncio.wait_for(
-                resolve_public(parts.hostname or "", port, self._guard), self.settings.proxy_connect_timeout_s
+                resolve_public(parts.hostname or "", port, self._guard), self.settings.proxy_connect_timeout
             )
         except TimeoutError:
             raise OriginError("the page's host name did not resolve in time") from None

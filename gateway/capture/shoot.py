@@ -22,8 +22,8 @@ from gateway.capture import scripts
 from gateway.capture.browser import Browser
 from gateway.capture.options import CaptureOptions
 from gateway.capture.redact import black_out
-from gateway.capture.settings import CaptureSettings
 from gateway.errors import OriginError, Timeout, ValidationError
+from gateway.settings import CaptureSettings
 
 # Chromium will not paint a surface taller than this many device pixels in one piece.
 MAX_SURFACE_PIXELS = 16_384

@@ -2,13 +2,14 @@
 
 There are no keys in image URLs, so these allowlists are a workspace's whole authorization model.
 
-    hosts.py      normalise_host, HostPattern, HostAllowlist (capture domains; shared by the others)
-    urls.py       parse_source_url -> SourceURL: the one normalised form that is matched, fetched and cached
-    sources.py    SourcePattern, SourceAllowlist: allowed external sources for ?src=
+    hosts.py      normalise_host, HostPattern: host names and host patterns, shared by the others
+    urls.py       parse_source_url -> SourceURL: the one parser of external URLs (src, capture, origin base
+                  URLs); its normal form is what is matched, fetched and cached
+    sources.py    SourcePattern, SourceAllowlist: allowed external sources for ?src=, and capture domains
     origins.py    parse_origin, OriginAllowlist: CORS allowed origins
     workspace.py  WorkspacePolicy: the three lists compiled together, held by the tenancy cache
 
-How the gateway answers (see also gateway/cors.py):
+How the gateway answers (see also gateway/web/cors.py):
 
     InvalidSourceURL         400 VALIDATION_ERROR    malformed or ambiguous (userinfo, backslash, %2e, ...)
     not source_allowed       403 SOURCE_NOT_ALLOWED  well-formed, but no pattern names it
@@ -19,14 +20,13 @@ How the gateway answers (see also gateway/cors.py):
 
 from __future__ import annotations
 
-from gateway.policy.hosts import HostAllowlist, HostPattern, InvalidHost, InvalidPattern, normalise_host
+from gateway.policy.hosts import HostPattern, InvalidHost, InvalidPattern, normalise_host
 from gateway.policy.origins import InvalidOrigin, Origin, OriginAllowlist, parse_origin
 from gateway.policy.sources import SourceAllowlist, SourcePattern
 from gateway.policy.urls import InvalidSourceURL, SourceURL, parse_source_url
 from gateway.policy.workspace import WorkspacePolicy
 
 __all__ = [
-    "HostAllowlist",
     "HostPattern",
     "InvalidHost",
     "InvalidOrigin",

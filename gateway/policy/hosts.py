@@ -130,25 +130,6 @@ class HostPattern:
         return f"*.{self.host}" if self.subdomains else self.host
 
 
-@dataclass(frozen=True, slots=True)
-class HostAllowlist:
-    """A compiled list of host patterns; an empty list allows nothing."""
-
-    exact: frozenset[str] = frozenset()
-    wildcards: tuple[HostPattern, ...] = ()
-
-    @classmethod
-    def compile(cls, patterns: Iterable[str]) -> HostAllowlist:
-        compiled = [HostPattern.compile(text) for text in pattern_texts(patterns)]
-        return cls(
-            exact=frozenset(p.host for p in compiled if not (p.subdomains or p.any_host)),
-            wildcards=tuple(dict.fromkeys(p for p in compiled if p.subdomains or p.any_host)),
-        )
-
-    def allows(self, host: str) -> bool:
-        return host in self.exact or any(pattern.matches(host) for pattern in self.wildcards)
-
-
 def pattern_texts(patterns: Iterable[str]) -> list[str]:
     # A bare string is iterable too; taking it letter by letter would compile nonsense quietly.
     if isinstance(patterns, str):

@@ -1,21 +1,28 @@
-"""``parse_source_url``: an external URL (``?src=``, ``?capture=``) in one normalised, unambiguous form.
+"""``parse_source_url``: every external URL (``?src=``, ``?capture=``, origin base URLs) in one normalised,
+unambiguous form. No other parser of such URLs exists in the gateway: a second one that read a host or a path
+differently (``faß.de`` as ``fass.de``, ``2130706433`` as ``127.0.0.1``) is how allowlists fall.
 
 The normalised URL is what gets matched, fetched and hashed into the cache key, so those three can never
 disagree about which resource is meant. Anything a parser could read two ways is refused, not repaired:
 
-- only ``http`` and ``https``, written ``scheme://host[:port]``; no fragment (``#``);
+- only ``http`` and ``https``, written ``scheme://host[:port]``; no fragment (``#``), unless the caller
+  asks for one (``allow_fragment``: a page to capture, where it is a single-page app's route);
 - no userinfo (``https://cdn.example.com@evil.com``), no backslash anywhere, no whitespace or control
   characters, no ``%`` that is not followed by two hex digits;
 - no IPv6 literal, no percent-encoding in the host, and numeric hosts only as canonical dotted quads
   (see ``gateway.policy.hosts``);
 - no ``.`` or ``..`` path segment (nor ``..;x``), no percent-encoded dot, slash, backslash or control
-  character in the path (``%2e``, ``%2f``, ``%5c``, ``%00``), including double-encoded ones (``%252e``).
+  character in the path (``%2e``, ``%2f``, ``%5c``, ``%00``), including double-encoded ones (``%252e``);
+- no percent-escape in the path that is not UTF-8 (``%c0%ae`` is an overlong ``.`` that some decoders still
+  accept). The query is left as it is: it never takes part in matching, and origins with legacy-encoded
+  query strings exist.
 
 Normalisation: scheme and host lower case, host in ASCII (punycode), trailing dot and default port dropped,
 an empty path becomes ``/``, an empty query is dropped. The path and query are kept byte for byte, except
 that characters which may not appear raw in a URL (non-ASCII, ``"<>`{}|^[]``) are percent-encoded as UTF-8,
-as a browser would before sending them. Fetch exactly ``SourceURL.url``: a client that re-quotes it (yarl
-does) can only change how unreserved characters are spelled, never which resource is meant.
+as a browser would before sending them; an allowed fragment keeps every printable ASCII character but
+``"<>`` (encoded likewise) and a second ``#`` (refused). Fetch exactly ``SourceURL.url``: a client that
+re-quotes it (yarl does) can only change how unreserved characters are spelled, never which resource is meant.
 
 ``InvalidSourceURL`` means the URL is malformed or confusing: the gateway answers 400 VALIDATION_ERROR. A
 well-formed URL that no pattern allows is 403 SOURCE_NOT_ALLOWED (``gateway.policy.sources``), and the
@@ -27,7 +34,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from urllib.parse import quote, unquote, unquote_to_bytes
+from urllib.parse import quote, unquote_to_bytes
 
 from gateway.policy.hosts import InvalidHost, normalise_host
 
@@ -42,6 +49,8 @@ _BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _ENCODED_CONFUSION = re.compile(r"%(2e|2f|5c|[01][0-9a-f]|7f)", re.IGNORECASE)
 # Printable ASCII that may not appear raw in a path or query; encoded the way browsers do.
 _ENCODE_ASCII = frozenset('"<>`{}|^[]')
+# The fragment percent-encode set of the WHATWG URL standard: a single-page app's route keeps its brackets.
+_FRAGMENT_ENCODE = frozenset('"<>`')
 _REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp"})
 _MAX_DECODE_ROUNDS = 4
 
@@ -57,13 +66,16 @@ class SourceURL:
     port: int
     path: str
     query: str = ""
+    # Only when parsed with ``allow_fragment``; never sent to a server, but part of what a browser loads.
+    fragment: str = ""
 
     @property
     def url(self) -> str:
         """The normalised URL: fetch this, and hash this (with the workspace) into the cache key."""
         port = "" if DEFAULT_PORTS[self.scheme] == self.port else f":{self.port}"
         query = f"?{self.query}" if self.query else ""
-        return f"{self.scheme}://{self.host}{port}{self.path}{query}"
+        fragment = f"#{self.fragment}" if self.fragment else ""
+        return f"{self.scheme}://{self.host}{port}{self.path}{query}{fragment}"
 
     @property
     def default_port(self) -> bool:
@@ -77,11 +89,12 @@ class SourceURL:
         return self.url
 
 
-def parse_source_url(raw: str) -> SourceURL:
+def parse_source_url(raw: str, *, allow_fragment: bool = False) -> SourceURL:
     """Parse and normalise an external URL, or raise ``InvalidSourceURL`` (see the module docstring)."""
     if len(raw) > MAX_URL_LENGTH:
         raise InvalidSourceURL("URL too long")
-    _refuse_confusing_characters(raw)
+    _refuse_confusing_characters(raw, allow_fragment)
+    raw, _, fragment = raw.partition("#")
     scheme_match = _SCHEME.match(raw)
     if scheme_match is None:
         raise InvalidSourceURL("must be an absolute http or https URL")
@@ -94,14 +107,41 @@ def parse_source_url(raw: str) -> SourceURL:
     authority, path, query = _split(rest[2:])
     host, port = _parse_authority(authority, DEFAULT_PORTS[scheme])
     _refuse_confusing_path(path)
-    return SourceURL(scheme=scheme, host=host, port=port, path=_encode(path) or "/", query=_encode(query))
+    return SourceURL(
+        scheme=scheme,
+        host=host,
+        port=port,
+        path=_encode(path) or "/",
+        query=_encode(query),
+        fragment=_encode(fragment, _FRAGMENT_ENCODE),
+    )
 
 
-def _refuse_confusing_characters(raw: str) -> None:
+def is_unsafe_segment(segment: str) -> bool:
+    """True when one decoded path segment (a key appended to an HTTP origin's prefix) is, or becomes for a
+    server that decodes again, reads ``;`` as a parameter or ``\\`` as ``/``, a dot segment or a separator;
+    or holds NUL or a percent-escape that is not UTF-8. Such a key could resolve outside its prefix."""
+    decoded = segment
+    for _ in range(_MAX_DECODE_ROUNDS):
+        if decoded.split(";", 1)[0] in (".", "..") or any(ch in decoded for ch in "/\\\x00"):
+            return True
+        try:
+            once = unquote_to_bytes(decoded).decode("utf-8")
+        except UnicodeError:  # not UTF-8 once decoded (or not encodable: a lone surrogate)
+            return True
+        if once == decoded:
+            return False
+        decoded = once
+    return True
+
+
+def _refuse_confusing_characters(raw: str, allow_fragment: bool) -> None:
     if "\\" in raw:
         raise InvalidSourceURL("backslashes are not allowed in the URL")
-    if "#" in raw:
-        raise InvalidSourceURL("fragments (#) are not allowed in the URL")
+    if raw.count("#") > (1 if allow_fragment else 0):
+        raise InvalidSourceURL(
+            "a fragment may not contain '#'" if allow_fragment else "fragments (#) are not allowed in the URL"
+        )
     if any(ch <= " " or ch == "\x7f" for ch in raw) or (
         not raw.isascii() and any(unicodedata.category(ch) in _REFUSED_CATEGORIES for ch in raw)
     ):
@@ -149,7 +189,10 @@ def _refuse_confusing_path(path: str) -> None:
                 raise InvalidSourceURL("'.' and '..' path segments are not allowed")
             if _ENCODED_CONFUSION.search(decoded) or "/" in decoded or "\\" in decoded:
                 raise InvalidSourceURL("double-encoded characters are not allowed in the path")
-            once = unquote(decoded)
+            try:
+                once = unquote_to_bytes(decoded).decode("utf-8")
+            except UnicodeDecodeError:
+                raise InvalidSourceURL("percent-escapes in a path must encode UTF-8 text") from None
             if once == decoded:
                 break
             decoded = once
@@ -157,7 +200,7 @@ def _refuse_confusing_path(path: str) -> None:
             raise InvalidSourceURL("nested percent-encoding is not allowed in the path")
 
 
-def _encode(part: str) -> str:
-    if part.isascii() and not _ENCODE_ASCII.intersection(part):
+def _encode(part: str, encoded: frozenset[str] = _ENCODE_ASCII) -> str:
+    if part.isascii() and not encoded.intersection(part):
         return part
-    return "".join(ch if ch.isascii() and ch not in _ENCODE_ASCII else quote(ch, safe="") for ch in part)
+    return "".join(ch if ch.isascii() and ch not in encoded else quote(ch, safe="") for ch in part)

@@ -20,8 +20,8 @@ from gateway.policy.urls import SourceURL
 class WorkspacePolicy:
     origins: OriginAllowlist
     sources: SourceAllowlist
-    # The source matcher (issue 6: "the same matcher, as a third list"): hosts and *.domains, and a port
-    # or scheme where the owner names one (a staging site on :8443); an empty list allows nothing.
+    # The source matcher again, as a third list: hosts and *.domains, and a port or scheme where the owner
+    # names one (a staging site on :8443); an empty list allows nothing.
     capture_domains: SourceAllowlist
 
     @classmethod

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from gateway.capture import CaptureOptions, CaptureService, CaptureSettings
+from gateway.capture import CaptureOptions, CaptureService
 from gateway.errors import CaptureUnavailable, GatewayError
 from gateway.netguard import NetGuard
 from gateway.settings import Settings
@@ -18,22 +18,10 @@ from gateway.sources.base import Original
 log = logging.getLogger("imgate.capture")
 
 
-def capture_settings(settings: Settings) -> CaptureSettings:
-    return CaptureSettings(
-        pool_size=settings.capture_pool_size,
-        max_concurrency=settings.capture_max_concurrency,
-        max_queue=settings.capture_max_queue,
-        timeout_s=settings.capture_timeout,
-        max_full_height=settings.capture_max_full_height,
-        max_delay_ms=settings.capture_max_delay_ms,
-        grid_url=settings.capture_grid_url or None,
-    )
-
-
 class CaptureSource:
     def __init__(self, settings: Settings, guard: NetGuard) -> None:
-        self.enabled = settings.capture_enabled
-        self.settings = capture_settings(settings)
+        self.enabled = settings.capture.enabled
+        self.settings = settings.capture
         self._guard = guard
         self._service: CaptureService | None = None
         self._lock = asyncio.Lock()

@@ -12,8 +12,16 @@ import asyncio
 import aiohttp
 from yarl import URL
 
-from gateway.errors import GatewayError, NotFound, OriginError, SourceTooLarge, Timeout, ValidationError
-from gateway.netguard import NetGuard, guarded_connector
+from gateway.errors import (
+    BlockedAddress,
+    GatewayError,
+    NotFound,
+    OriginError,
+    SourceTooLarge,
+    Timeout,
+    ValidationError,
+)
+from gateway.netguard import NO_PUBLIC_ADDRESS, NetGuard, guarded_connector
 from gateway.sources.base import FetchLimits, Original
 
 MAX_REDIRECTS = 5
@@ -48,7 +56,8 @@ async def fetch_url(
     """GET ``url`` (absolute http/https, no credentials) and return its body.
 
     Raises ``ValidationError`` for an unusable ``url``, ``BlockedAddress`` when ``url`` or any redirect
-    hop reaches a non-public address, ``NotFound`` for 404/410, ``SourceTooLarge`` over
+    hop reaches a non-public address or a name that does not resolve (one answer for both, so that no
+    caller can map internal DNS names), ``NotFound`` for 404/410, ``SourceTooLarge`` over
     ``limits.max_bytes``, ``Timeout`` past ``limits.total_timeout`` (whole redirect chain and body
     included) or ``limits.connect_timeout`` (per connection), ``OriginError`` for anything else.
     """
@@ -91,7 +100,8 @@ async def _get(session: aiohttp.ClientSession, url: URL, limits: FetchLimits) ->
     except (GatewayError, TimeoutError):
         raise
     except aiohttp.ClientConnectorDNSError as exc:
-        raise OriginError("the origin host name does not resolve") from exc
+        # The guard's resolver already answers this way; kept for a failure aiohttp reports by itself.
+        raise BlockedAddress(NO_PUBLIC_ADDRESS) from exc
     except (aiohttp.ClientConnectorCertificateError, aiohttp.ClientSSLError) as exc:
         raise OriginError("the TLS handshake with the origin failed") from exc
     except aiohttp.ClientConnectorError as exc:

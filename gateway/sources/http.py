@@ -2,8 +2,11 @@
 
 ``HttpSource("https://cdn.example.com/images", ...)`` serves key ``products/shoe.jpg`` from
 ``https://cdn.example.com/images/products/shoe.jpg``. The prefix is a folder: a missing trailing
-slash is added. Each key segment is percent-encoded on its own, so ``?``, ``#``, ``%`` and ``\\`` in a
-key stay part of the path, and ``.``/``..`` segments are refused: a key can never leave the prefix.
+slash is added. Each key segment is percent-encoded on its own, so ``?``, ``#`` and ``%`` in a key stay
+part of the path. A key that could leave the prefix on some server is refused as ``NotFound`` before any
+request, as the local folder does: ``.``/``..`` segments, also with a ``;`` parameter (``..;``), a
+backslash (``..\\``), an encoded separator or dot that a server decoding twice would act on (``%2e%2e``,
+``%2f``), NUL, and percent-escapes that are not UTF-8 (``%c0%ae``); see ``gateway.policy.urls``.
 """
 
 from __future__ import annotations
@@ -12,10 +15,10 @@ from collections.abc import Callable
 from urllib.parse import quote
 
 import aiohttp
-from yarl import URL
 
 from gateway.errors import NotFound
 from gateway.netguard import NetGuard
+from gateway.policy.urls import InvalidSourceURL, is_unsafe_segment, parse_source_url
 from gateway.sources.base import FetchLimits, Original
 from gateway.sources.fetching import fetch_url, new_session
 
@@ -71,28 +74,24 @@ class HttpSource:
 
 
 def normalise_prefix(base_url: str) -> str:
-    """``base_url`` in canonical encoded form, ending with ``/``.
+    """``base_url`` in the one normal form of ``gateway.policy.urls``, ending with ``/``.
 
-    Refuses (``ValueError``) other schemes, a missing host, credentials (they would end up in cache
-    identities and logs; private buckets belong to the S3 source) and a query or fragment (keys are
-    appended to the path, so they would land in the query).
+    Refuses (``ValueError``) whatever that parser refuses (other schemes, credentials, which would end up in
+    cache identities and logs, fragments, odd hosts, dot segments) and a query: keys are appended to the
+    path, so they would land in the query.
     """
     try:
-        url = URL(base_url)
-    except ValueError as exc:
-        raise ValueError("the origin must be an http(s) URL") from exc
-    if url.scheme not in ("http", "https") or not url.raw_host:
-        raise ValueError("the origin must be an absolute http(s) URL")
-    if url.raw_user is not None or url.raw_password is not None:
-        raise ValueError("the origin URL must not hold credentials")
-    if url.raw_query_string or url.raw_fragment or base_url.rstrip().endswith(("?", "#")):
-        raise ValueError("the origin URL must not have a query or fragment")
-    prefix = str(url)
+        url = parse_source_url(base_url)
+    except InvalidSourceURL as exc:
+        raise ValueError(f"the origin URL is not usable: {exc}") from None
+    if url.query or "?" in base_url:
+        raise ValueError("the origin URL must not have a query (keys are appended to its path)")
+    prefix = url.url
     return prefix if prefix.endswith("/") else prefix + "/"
 
 
 def _encode_key(key: str) -> str:
     segments = key.split("/")
-    if not key or any(segment in (".", "..") for segment in segments):
+    if not key or any(is_unsafe_segment(segment) for segment in segments):
         raise NotFound("no such source")
     return "/".join(quote(segment, safe="") for segment in segments)

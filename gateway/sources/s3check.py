@@ -153,7 +153,9 @@ class _Checker:
         if isinstance(blocked, BlockedAddress):
             return Diagnosis(
                 Problem.BLOCKED,
-                f"{endpoint} resolves to a non-public address, which the gateway refuses to connect to.",
+                # The guard answers a name that does not resolve alike (no mapping of internal DNS names).
+                f"{endpoint} has no public address (it does not resolve, or resolves to a non-public one): "
+                "the gateway does not connect there.",
                 key,
             )
         if isinstance(exc, ClientError):

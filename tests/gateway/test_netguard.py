@@ -10,8 +10,9 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.errors import BlockedAddress, OriginError
+from gateway.errors import BlockedAddress
 from gateway.netguard import (
+    NO_PUBLIC_ADDRESS,
     GuardedResolver,
     NetGuard,
     classify,
@@ -23,11 +24,6 @@ from tests.support.origin_server import OriginServer
 
 V4 = ipaddress.IPv4Address
 V6 = ipaddress.IPv6Address
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
 
 
 # -- classify: tables ------------------------------------------------------------------------
@@ -220,7 +216,7 @@ def test_host_address_is_none_for_names_and_non_addresses(host: str) -> None:
 def test_guard_refuses_without_naming_the_address() -> None:
     with pytest.raises(BlockedAddress) as caught:
         NetGuard().check(V4("169.254.169.254"))
-    assert caught.value.message == "the source resolves to a non-public address"
+    assert caught.value.message == NO_PUBLIC_ADDRESS == "the source host has no public address"
     assert "169.254" not in str(caught.value)
 
 
@@ -377,10 +373,14 @@ class FailingResolver(AbstractResolver):
 
 
 @pytest.mark.anyio
-async def test_resolve_public_reports_a_name_that_does_not_resolve() -> None:
-    with pytest.raises(OriginError) as caught:
+async def test_resolve_public_answers_a_name_that_does_not_resolve_like_a_blocked_one() -> None:
+    # Told apart, the two would let a caller map which names exist in an internal DNS zone.
+    with pytest.raises(BlockedAddress) as missing:
         await resolve_public("no-such-host.example", 80, NetGuard(), resolver=FailingResolver())
-    assert "no-such-host" not in caught.value.message
+    with pytest.raises(BlockedAddress) as internal:
+        await resolve_public("db.example", 80, NetGuard(), resolver=AnswersResolver(["10.0.0.5"]))
+    assert missing.value.message == internal.value.message == NO_PUBLIC_ADDRESS
+    assert "no-such-host" not in missing.value.message
 
 
 @pytest.mark.anyio

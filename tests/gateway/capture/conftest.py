@@ -10,12 +10,6 @@ from tests.conftest import require
 from tests.gateway.capture.testsite import Canary, TestSite
 
 
-@pytest.fixture(scope="module")
-def anyio_backend() -> str:
-    # Module scope, so that one capture service (an async fixture) can serve a whole test module.
-    return "asyncio"
-
-
 def require_browser() -> None:
     require(shutil.which("chromedriver") is not None, "chromedriver is not installed")
     require(

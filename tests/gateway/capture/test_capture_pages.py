@@ -23,7 +23,7 @@ FULL_HEIGHT_CAP = 4000
 @pytest.fixture(scope="module")
 async def service(site: TestSite) -> AsyncIterator[CaptureService]:
     require_browser()
-    settings = CaptureSettings(pool_size=1, max_concurrency=1, timeout_s=20, max_full_height=FULL_HEIGHT_CAP)
+    settings = CaptureSettings(pool_size=1, max_concurrency=1, timeout=20, max_full_height=FULL_HEIGHT_CAP)
     capture = CaptureService(settings, NetGuard(["127.0.0.1/32"]))
     await capture.start()
     yield capture

@@ -14,7 +14,7 @@ import anyio
 import pytest
 
 from gateway.capture import CaptureOptions, CaptureService, CaptureSettings
-from gateway.errors import CaptureUnavailable, Overloaded, Timeout
+from gateway.errors import CaptureUnavailable, OriginError, Overloaded, Timeout
 from gateway.netguard import NetGuard
 from tests.gateway.capture.conftest import require_browser, tagged_live_processes
 from tests.gateway.capture.testsite import TestSite, eventually
@@ -22,7 +22,7 @@ from tests.gateway.capture.testsite import TestSite, eventually
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.anyio]
 
 PNG = b"\x89PNG\r\n\x1a\n"
-SMALL = CaptureSettings(pool_size=1, max_concurrency=1, timeout_s=3)
+SMALL = CaptureSettings(pool_size=1, max_concurrency=1, timeout=3)
 
 
 @asynccontextmanager
@@ -64,7 +64,7 @@ async def test_slow_pages_and_missing_elements_time_out(site: TestSite) -> None:
 
 
 async def test_a_full_queue_answers_overloaded(site: TestSite) -> None:
-    settings = CaptureSettings(pool_size=1, max_concurrency=1, max_queue=1, timeout_s=20)
+    settings = CaptureSettings(pool_size=1, max_concurrency=1, max_queue=1, timeout=20)
     async with running(settings) as service:
         site.rearm()
         held = asyncio.ensure_future(service.capture(site.url("/hold"), CaptureOptions()))
@@ -84,7 +84,7 @@ async def test_a_full_queue_answers_overloaded(site: TestSite) -> None:
 
 
 async def test_a_cancelled_capture_gives_its_browser_back(site: TestSite) -> None:
-    settings = CaptureSettings(pool_size=1, max_concurrency=1, timeout_s=20)
+    settings = CaptureSettings(pool_size=1, max_concurrency=1, timeout=20)
     async with running(settings) as service:
         site.rearm()
         abandoned = asyncio.ensure_future(service.capture(site.url("/hold"), CaptureOptions()))
@@ -142,10 +142,23 @@ async def test_shutdown_leaves_no_process(site: TestSite) -> None:
 
 
 async def test_a_browser_that_cannot_start_makes_captures_unavailable(tmp_path: Path) -> None:
-    settings = CaptureSettings(chromedriver_path=str(tmp_path / "no-such-chromedriver"), launch_timeout_s=10)
+    settings = CaptureSettings(chromedriver_path=str(tmp_path / "no-such-chromedriver"), launch_timeout=10)
     service = CaptureService(settings, NetGuard())
     with pytest.raises(CaptureUnavailable):
         await service.start()
     with pytest.raises(CaptureUnavailable):
         await service.capture("https://example.com/", CaptureOptions())
     await service.aclose()
+
+
+async def test_browsers_reach_the_proxy_where_the_settings_say(site: TestSite) -> None:
+    # With a Selenium Grid the browsers run elsewhere and reach the proxy under a name of their own: the
+    # listen address and the public host are both what the browsers are given. Sent where nothing listens,
+    # a browser gets no page at all; sent to the listen address, it does.
+    nowhere = CaptureSettings(timeout=10, proxy_public_host="127.0.0.2")
+    async with running(nowhere) as service:
+        with pytest.raises(OriginError):
+            await service.capture(site.url("/simple.html"), CaptureOptions())
+    elsewhere = CaptureSettings(timeout=10, proxy_listen_host="127.0.0.2", proxy_clients=("127.0.0.0/8",))
+    async with running(elsewhere) as service:
+        assert (await service.capture(site.url("/simple.html"), CaptureOptions())).startswith(PNG)

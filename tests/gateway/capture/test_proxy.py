@@ -145,3 +145,17 @@ async def test_only_listed_clients_may_use_it(site: TestSite) -> None:
         await egress.aclose()
     assert response == b""  # dropped without a word
     assert egress.forwarded == 0
+
+
+async def test_a_name_that_does_not_resolve_is_refused_like_an_internal_one() -> None:
+    # A page must not learn, from how its requests fail, which names exist in an internal DNS zone.
+    egress = EgressProxy(NetGuard(), connect_timeout=2.0, idle_timeout=5.0)
+    await egress.start()
+    try:
+        requests = [f"CONNECT {host}:443 HTTP/1.1\r\n\r\n" for host in ("localhost", "no-such-host.invalid")]
+        requests += [f"GET http://{host}/ HTTP/1.1\r\n\r\n" for host in ("localhost", "no-such-host.invalid")]
+        answers = [(await exchange(egress.port, request.encode())).split(b"\r\n", 1)[0] for request in requests]
+    finally:
+        await egress.aclose()
+    assert answers == [b"HTTP/1.1 403 Forbidden"] * 4
+    assert egress.refused == 4 and egress.forwarded == 0

@@ -64,6 +64,10 @@ CDN_IMAGES = ["cdn.example.com/images/"]
         ("https://cdn.example.com/images/%5c../secret.jpg", "invalid"),
         ("https://cdn.example.com/images/a%00.jpg", "invalid"),
         ("https://cdn.example.com/images/a%zz.jpg", "invalid"),
+        # overlong UTF-8 forms of '.' and '/', which some decoders still accept
+        ("https://cdn.example.com/images/%c0%ae%c0%ae/private/x.jpg", "invalid"),
+        ("https://cdn.example.com/images/%c0%ae%c0%ae%c0%afprivate/x.jpg", "invalid"),
+        ("https://cdn.example.com/images/%e0%80%ae%e0%80%ae/private/x.jpg", "invalid"),
         # backslashes
         ("https://cdn.example.com\\@evil.net/images/a.jpg", "invalid"),
         ("https://cdn.example.com/images\\..\\secret.jpg", "invalid"),

@@ -13,11 +13,6 @@ LIMITS = FetchLimits(max_bytes=1024, connect_timeout=1.0, total_timeout=5.0)
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 def root(tmp_path: Path) -> Path:
     """tmp/root/{a.jpg, sub/b.png, sub/inside -> ../a.jpg, escape -> ../secret.txt}, tmp/secret.txt."""
     root = tmp_path / "root"

@@ -19,8 +19,8 @@ from gateway.netguard import NetGuard
 from gateway.sources.base import FetchLimits
 from gateway.sources.s3 import LazyS3Client, S3OriginSettings, S3Source
 from gateway.sources.s3check import Problem, diagnose
+from loopback.ports import free_port
 from tests.conftest import CORPUS, require
-from tests.support import moto_server
 from tests.support.moto_server import (
     DUMMY_KEY_ID,
     DUMMY_SECRET,
@@ -34,17 +34,8 @@ from tests.support.moto_server import (
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 
-# The session's moto server (tests/conftest.py may provide the same fixtures; these are the same functions).
-aws_test_env = moto_server.aws_test_env
-moto_endpoint = moto_server.moto_endpoint
-
 LIMITS = FetchLimits(max_bytes=2_000_000, connect_timeout=2.0, total_timeout=10.0)
 LOOPBACK = NetGuard(["127.0.0.0/8"])
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
 
 
 def thumbnail(name: str) -> bytes:
@@ -464,9 +455,7 @@ async def test_check_tells_bad_credentials_from_denied(moto_endpoint: str) -> No
 
 
 async def test_check_unreachable_and_blocked_endpoints() -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        closed_port = sock.getsockname()[1]
+    closed_port = free_port()
     unreachable = await diagnose(settings_for(f"http://127.0.0.1:{closed_port}", "any-bucket"), "a.jpg", timeout=3)
     assert unreachable.problem is Problem.UNREACHABLE
     assert f"127.0.0.1:{closed_port}" in unreachable.message
