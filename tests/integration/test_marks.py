@@ -11,6 +11,7 @@ import pytest
 import pyvips
 
 from tests.integration.servers import GatewayProcess, imgate
+from tests.support.origin_server import OriginServer
 
 pytestmark = pytest.mark.integration
 
@@ -175,3 +176,25 @@ def test_cli_refuses_bad_presets_and_rules(brand: GatewayProcess) -> None:
     assert in_use.returncode != 0 and "rule" in in_use.stderr
     listing = ok(brand.data_dir, "mark", "list", "brand")
     assert "logo" in listing and "credit" in listing
+
+
+def test_an_image_key_is_checked_on_the_origin_when_saved(tmp_path: Path) -> None:
+    data = tmp_path / "gw"
+    with OriginServer() as origin:
+        origin.file("/brand/logo.png", solid(100, 50, (255, 255, 255)), "image/png")
+        origin.file("/brand/notes.txt", b"not an image", "text/plain")
+        trusted = {"IMGATE_TRUSTED_NETWORKS": "127.0.0.1/32"}
+        ok(data, "workspace", "create", "web", "--origin", "http", "--base-url", origin.url("/brand/"))
+        for key, named in (("missing.png", "does not exist"), ("notes.txt", "image_key")):
+            refused = imgate(data, "mark", "create", "web", "logo", "--image-key", key, **trusted)
+            lines = [line for line in refused.stderr.splitlines() if not line.startswith("warning: ")]
+            assert refused.returncode == 1 and len(lines) == 1 and named in lines[0], refused.stderr
+            assert origin.hits(f"/brand/{key}") == 1
+        # Without the trusted network the origin is a loopback address: the guard refuses it, and so does the save.
+        blocked = imgate(data, "mark", "create", "web", "logo", "--image-key", "logo.png")
+        assert blocked.returncode == 1 and "image_key" in blocked.stderr
+        assert origin.hits("/brand/logo.png") == 0
+        created = imgate(data, "mark", "create", "web", "logo", "--image-key", "logo.png", **trusted)
+        assert created.returncode == 0, created.stderr
+        assert origin.hits("/brand/logo.png") == 1
+    assert "logo" in ok(data, "mark", "list", "web")
