@@ -1,4 +1,15 @@
-"""``create_app(settings)``: the Starlette application; its lifespan builds and closes the services."""
+"""``create_app(settings)``: the gateway as an ASGI app; its lifespan builds and closes the services.
+
+    FastHits                  hits from memory, in front of the framework (gateway.web.fasthits)
+      Starlette
+        /_/health             gateway.routes.ops
+        /_/api/v1/…           gateway.routes.api (the management API), and POST /_/billing/stripe
+        /_/…                  404
+        every other path      gateway.routes.images -> the request path (gateway.delivery.path)
+
+Workspace paths answer their own errors, with the workspace's CORS headers; the exception handlers here
+are for the gateway's own paths and for anything that escapes.
+"""
 
 from __future__ import annotations
 
@@ -7,20 +18,18 @@ import logging
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import Scope
 
 from gateway.accounts.store import AccountStore
+from gateway.delivery.hooks import RequestHooks
 from gateway.errors import GatewayError, Internal, NotFound
-from gateway.policy import WorkspacePolicy
+from gateway.routes.api import api_routes
 from gateway.routes.images import image
 from gateway.routes.ops import health
 from gateway.services import build_services
 from gateway.settings import Settings, load_settings
-from gateway.web.cors import CORSMiddleware
 from gateway.web.fasthits import FastHits
 from gateway.web.responses import error_response
 
@@ -40,43 +49,35 @@ async def _not_found(request: Request) -> Response:
     return error_response(NotFound())
 
 
-async def _workspace_policy(scope: Scope) -> WorkspacePolicy | None:
-    """The CORS layer's lookup: the namespace's compiled policy, or None for the gateway's own paths."""
-    path: str = scope.get("path", "")
-    if path.startswith("/_/") or path == "/_":
-        return None
-    namespace = path[1:].split("/", 1)[0]
-    tenant = await scope["app"].state.services.tenancy.get(namespace)
-    return tenant.policy if tenant is not None else None
-
-
-def create_app(settings: Settings | None = None, store: AccountStore | None = None) -> FastHits:
+def create_app(
+    settings: Settings | None = None, store: AccountStore | None = None, hooks: RequestHooks | None = None
+) -> FastHits:
     """The gateway as an ASGI app: the hit fast path in front of the Starlette application."""
     settings = settings or load_settings()
     fast: FastHits
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        services = build_services(settings, store)
+        services = build_services(settings, store, hooks)
         app.state.services = services
-        fast.services = services
+        fast.path = services.path
         try:
             yield
         finally:
-            fast.services = None
+            fast.path = None
             await services.aclose()
 
     routes = [
         Route("/_/health", health, methods=["GET"]),
+        *api_routes(),  # /_/api/v1/… and POST /_/billing/stripe (gateway.routes.api)
         Route("/_/{rest:path}", _not_found),
-        Route("/{ns}/{key:path}", image, methods=["GET"]),
-        # Anything else (a bare "/", "/{ns}" without a key) is a JSON 404, never a slash-adding redirect.
-        Route("/{rest:path}", _not_found),
+        Route("/_", _not_found),
+        # Every method: the request path answers preflights, and refuses other methods with the CORS headers.
+        Route("/{path:path}", image),
     ]
     application = Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(CORSMiddleware, policy_for=_workspace_policy)],
         exception_handlers={GatewayError: _gateway_error, Exception: _unexpected},
     )
     fast = FastHits(application)

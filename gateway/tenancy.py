@@ -1,9 +1,19 @@
-"""Namespace -> tenant (workspace record + its live source), cached per process for ``tenancy_ttl`` seconds.
+"""Namespace -> tenant (workspace record, its live source, compiled policy, marks and rules), cached per process.
 
-The hot path reads a dict; the account store is asked again only when an entry is older than the TTL, so a
-setting changed from the CLI or the dashboard shows everywhere within that time without a restart. A tenant's
-``Source`` (which may own a connection pool) is kept while the workspace's revision is unchanged and closed
-after a grace period once replaced, so requests still using it finish.
+The request path's resolve step. A namespace that does not match the namespace pattern is refused before
+any lookup: it cannot name a workspace, so it costs the store nothing and takes no room in the cache.
+
+Two bounded caches, so that made-up namespaces can neither grow memory nor push real workspaces out:
+
+- known tenants: at most ``max_tenants``, the one refreshed longest ago dropped first (its source is closed
+  after a grace period). An entry is fresh for ``ttl`` seconds; after that the store is asked again, so a setting
+  changed from the CLI or the dashboard shows everywhere within that time without a restart. The stale entry
+  stays until then: when the workspace's revision is unchanged the same tenant (and source, which may own a
+  connection pool) is kept.
+- unknown namespaces (no such workspace, or an inactive one): at most ``max_unknown``, each for ``ttl``
+  seconds, so a flood of them asks the store once per namespace per ``ttl`` and holds a bounded number.
+
+Concurrent lookups of one namespace share one store query (single flight).
 """
 
 from __future__ import annotations
@@ -15,7 +25,9 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from gateway.accounts.models import MarkPreset, Workspace
+from cachetools import TTLCache
+
+from gateway.accounts.models import NAMESPACE_RE, MarkPreset, Workspace
 from gateway.accounts.store import AccountStore
 from gateway.cache.singleflight import SingleFlight
 from gateway.marks.rules import CompiledRule, compile_rules, unusable_rules
@@ -24,8 +36,9 @@ from gateway.sources.base import Source
 
 log = logging.getLogger("imgate.tenancy")
 
+MAX_TENANTS = 10_000
+MAX_UNKNOWN = 10_000
 _RETIRE_AFTER = 30.0
-
 
 # Refuses every cross-origin request, external source and capture: what a workspace whose stored patterns
 # no longer compile gets, rather than an accidental "allow all".
@@ -54,43 +67,98 @@ def compile_policy(workspace: Workspace) -> WorkspacePolicy:
 SourceBuilder = Callable[[Workspace], Source | None]
 
 
+class _Known:
+    """Known tenants with the monotonic time each stops being fresh, at most ``maxsize`` of them.
+
+    A plain dict, because the hit fast path reads it on every request. Every reload re-inserts its entry at
+    the end, so the first entry is the one refreshed longest ago: the one dropped when full (a workspace in
+    use is reloaded every ``ttl``, so this is least-recently-used at that granularity). A dropped tenant's
+    source is retired.
+    """
+
+    def __init__(self, maxsize: int, retire: Callable[[Source], None]) -> None:
+        self._entries: dict[str, tuple[Tenant, float]] = {}
+        self._maxsize = maxsize
+        self._retire = retire
+        self.get = self._entries.get
+
+    def put(self, namespace: str, tenant: Tenant, fresh_until: float) -> None:
+        self._entries.pop(namespace, None)
+        self._entries[namespace] = (tenant, fresh_until)
+        while len(self._entries) > self._maxsize:
+            dropped, _ = self._entries.pop(next(iter(self._entries)))
+            if dropped.source is not None:
+                self._retire(dropped.source)
+
+    def pop(self, namespace: str) -> Tenant | None:
+        entry = self._entries.pop(namespace, None)
+        return entry[0] if entry is not None else None
+
+    def take_all(self) -> list[Tenant]:
+        tenants = [tenant for tenant, _ in self._entries.values()]
+        self._entries.clear()
+        return tenants
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
 class Tenancy:
-    def __init__(self, store: AccountStore, build_source: SourceBuilder, ttl: float) -> None:
+    def __init__(
+        self,
+        store: AccountStore,
+        build_source: SourceBuilder,
+        ttl: float,
+        max_tenants: int = MAX_TENANTS,
+        max_unknown: int = MAX_UNKNOWN,
+    ) -> None:
         self._store = store
         self._build_source = build_source
         self._ttl = ttl
-        self._entries: dict[str, tuple[Tenant | None, float]] = {}
+        self._known = _Known(max_tenants, self._retire)
+        self._unknown: TTLCache[str, bool] = TTLCache(maxsize=max_unknown, ttl=ttl, timer=time.monotonic)
         self._refresh: SingleFlight[Tenant | None] = SingleFlight()
         self._retiring: dict[asyncio.Task[None], Source] = {}
 
     async def get(self, namespace: str) -> Tenant | None:
-        cached = self._entries.get(namespace)
-        if cached is not None and cached[1] > time.monotonic():
-            return cached[0]
+        """The active workspace's tenant, or None (no such workspace, inactive, or not a namespace at all)."""
+        tenant = self.peek(namespace)
+        if tenant is not None or namespace in self._unknown:
+            return tenant
+        if not NAMESPACE_RE.fullmatch(namespace):
+            return None
         return await self._refresh.run(namespace, lambda: self._load(namespace))
 
     def peek(self, namespace: str) -> Tenant | None:
         """The cached tenant while it is fresh, else None (never loads: for the hit fast path)."""
-        cached = self._entries.get(namespace)
+        cached = self._known.get(namespace)
         if cached is not None and cached[1] > time.monotonic():
             return cached[0]
         return None
 
+    def __len__(self) -> int:
+        """How many namespaces are cached, known and unknown together."""
+        return len(self._known) + len(self._unknown)
+
     async def _load(self, namespace: str) -> Tenant | None:
         workspace = await asyncio.to_thread(self._store.get_workspace, namespace)
-        previous = self._entries.get(namespace)
-        old = previous[0] if previous else None
-        tenant: Tenant | None
+        previous = self._known.get(namespace)
+        old = previous[0] if previous is not None else None
         if workspace is None or not workspace.active:
-            tenant = None
-        elif old is not None and old.workspace.revision == workspace.revision:
+            self._known.pop(namespace)
+            if old is not None and old.source is not None:
+                self._retire(old.source)
+            self._unknown[namespace] = True
+            return None
+        if old is not None and old.workspace.revision == workspace.revision:
             tenant = old
         else:
             marks, rules = await asyncio.to_thread(self._marks_and_rules, workspace.namespace)
             tenant = Tenant(workspace, self._build_source(workspace), compile_policy(workspace), marks, rules)
-        if old is not None and old is not tenant and old.source is not None:
-            self._retire(old.source)
-        self._entries[namespace] = (tenant, time.monotonic() + self._ttl)
+            if old is not None and old.source is not None:
+                self._retire(old.source)
+        self._unknown.pop(namespace, None)
+        self._known.put(namespace, tenant, time.monotonic() + self._ttl)
         return tenant
 
     def _marks_and_rules(self, namespace: str) -> tuple[dict[str, MarkPreset], tuple[CompiledRule, ...]]:
@@ -105,6 +173,8 @@ class Tenancy:
         return marks, rules
 
     def _retire(self, source: Source) -> None:
+        """Close a replaced source after a grace period, so requests still using it finish."""
+
         async def close_later() -> None:
             await asyncio.sleep(_RETIRE_AFTER)
             await source.aclose()
@@ -113,15 +183,13 @@ class Tenancy:
         self._retiring[task] = source
         task.add_done_callback(lambda done: self._retiring.pop(done, None))
 
-    def forget(self, namespace: str) -> None:
-        self._entries.pop(namespace, None)
-
     async def aclose(self) -> None:
-        sources = {id(t.source): t.source for t, _ in self._entries.values() if t and t.source}
+        await self._refresh.aclose()
+        sources = {id(t.source): t.source for t in self._known.take_all() if t.source is not None}
         for task, source in list(self._retiring.items()):
             task.cancel()
             sources[id(source)] = source
-        self._entries.clear()
+        self._unknown.clear()
         for source in sources.values():
             with contextlib.suppress(Exception):
                 await source.aclose()

@@ -10,7 +10,17 @@ from __future__ import annotations
 
 import hashlib
 import re
+from enum import StrEnum
 from urllib.parse import quote
+
+
+class Kind(StrEnum):
+    """Where an original comes from: the second segment of every cache key, so a purge can list each kind."""
+
+    ORIGIN = "o"  # the workspace's storage origin
+    SRC = "src"  # an external URL (?src=)
+    CAPTURE = "cap"  # a screenshot or PDF of a page (?capture=)
+
 
 # Kept per segment; the S3 and disk stores both take these characters as they are.
 _SAFE = "-._~"

@@ -1,28 +1,20 @@
-"""The in-process output tier: an LRU bounded by bytes, with per-entry expiry."""
+"""The in-process output tier: least recently used first out, bounded by bytes, with per-entry expiry.
+
+Every hit reads it, so it is an ``OrderedDict`` handled inline (a lookup and a ``move_to_end``, both in C)
+rather than a general cache class: on the hit path that difference is most of a hit's cost. It is used from
+the event loop thread only, so it takes no lock.
+"""
 
 from __future__ import annotations
 
-import threading
 import time
-from dataclasses import dataclass, field
+from collections import OrderedDict
+from dataclasses import dataclass
 
-from cachetools import LRUCache
-
-# Per-entry bookkeeping (key, object headers, LRU links) on top of the payload.
+# Per-entry bookkeeping (key, entry object, encoded headers, dict slot) on top of the payload.
 _ENTRY_OVERHEAD = 400
 
-
-YEAR = 31_536_000
-
-
-def cache_control(max_age: int) -> str:
-    # A year is "immutable": the URL changes (v=) when the image must; shorter ages (info, captures) are not.
-    # 0 is a capture kept nowhere (retention 0): no CDN or browser may keep it either.
-    if max_age <= 0:
-        return "no-store"
-    if max_age >= YEAR:
-        return f"public, max-age={max_age}, immutable"
-    return f"public, max-age={max_age}"
+Headers = tuple[tuple[bytes, bytes], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,62 +22,60 @@ class MemoryEntry:
     data: bytes
     content_type: str
     etag: str
-    vary: str
-    created_at: float
+    vary: str  # "Accept" when the format was negotiated, else ""
+    created_at: float  # wall clock: an entry rendered before a purge marker is stale
     expires_at: float
-    max_age: int
-    # The representation headers, encoded once: a hit then builds no header at all.
-    raw_headers: tuple[tuple[bytes, bytes], ...] = field(init=False, repr=False, compare=False)
+    # Encoded once by the response writer (``gateway.web.responses.representation_headers``), so a hit
+    # encodes nothing: the headers of a 200, the ones a 304 repeats, and the entry's own Vary.
+    headers: Headers
+    not_modified: Headers
+    vary_headers: Headers
 
-    def __post_init__(self) -> None:
-        headers = [
-            (b"content-type", self.content_type.encode("latin-1")),
-            (b"content-length", str(len(self.data)).encode()),
-            (b"cache-control", cache_control(self.max_age).encode()),
-            (b"etag", self.etag.encode("latin-1")),
-        ]
-        if self.vary:
-            headers.append((b"vary", self.vary.encode("latin-1")))
-        object.__setattr__(self, "raw_headers", tuple(headers))
+
+def _size(entry: MemoryEntry) -> int:
+    return len(entry.data) + _ENTRY_OVERHEAD
 
 
 class MemoryTier:
     def __init__(self, max_bytes: int) -> None:
-        self._entries: LRUCache[str, MemoryEntry] = LRUCache(
-            maxsize=max_bytes, getsizeof=lambda e: len(e.data) + _ENTRY_OVERHEAD
-        )
-        # Only the event loop thread touches it today; the lock keeps purge from a thread safe.
-        self._lock = threading.Lock()
+        self._entries: OrderedDict[str, MemoryEntry] = OrderedDict()
+        self._max_bytes = max_bytes
+        self._bytes = 0
 
     def get(self, key: str, now: float | None = None) -> MemoryEntry | None:
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None:
-                return None
-            if entry.expires_at <= (now or time.time()):
-                del self._entries[key]
-                return None
-            return entry
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        if entry.expires_at <= (now or time.time()):
+            self._drop(key)
+            return None
+        self._entries.move_to_end(key)
+        return entry
 
     def put(self, key: str, entry: MemoryEntry) -> None:
-        with self._lock:
-            if len(entry.data) + _ENTRY_OVERHEAD <= self._entries.maxsize:
-                self._entries[key] = entry
-
-    def discard(self, key: str) -> None:
-        with self._lock:
-            self._entries.pop(key, None)
+        size = _size(entry)
+        if size > self._max_bytes:
+            return
+        if key in self._entries:
+            self._drop(key)
+        self._entries[key] = entry
+        self._bytes += size
+        while self._bytes > self._max_bytes:
+            _, evicted = self._entries.popitem(last=False)
+            self._bytes -= _size(evicted)
 
     def purge(self, prefix: str) -> int:
-        with self._lock:
-            doomed = [key for key in self._entries if key.startswith(prefix)]
-            for key in doomed:
-                del self._entries[key]
-            return len(doomed)
+        doomed = [key for key in self._entries if key.startswith(prefix)]
+        for key in doomed:
+            self._drop(key)
+        return len(doomed)
+
+    def _drop(self, key: str) -> None:
+        self._bytes -= _size(self._entries.pop(key))
 
     @property
     def size_bytes(self) -> int:
-        return int(self._entries.currsize)
+        return self._bytes
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -1,1 +1,1 @@
-"""The request path: resolve, gate, plan, hit or render, respond."""
+"""The request path: resolve, gate, plan, hit or render, respond, record (read path.py first)."""

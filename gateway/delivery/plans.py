@@ -1,65 +1,247 @@
-"""Memoised request plans: what a URL means for a workspace, worked out once and reused by every hit.
+"""The plan step: what a URL means for a workspace, as one frozen ``RequestPlan``, worked out once per URL.
 
-Parsing the query, building the canonical options, resolving the mark and hashing the cache key cost more
-than serving the bytes of a hit. A plan holds all of it, keyed by the raw URL of the request, and is valid
-while the workspace's tenant record is the same object (any change to its settings, marks, rules or purges
-makes a new one) and for at most ``PLAN_TTL`` seconds (a mark image kept in the origin is re-read by then).
-Only successful plans are kept: a URL that is an error is worked out again every time.
+``Planner.plan`` splits the query (each parameter at most once), picks the source (the workspace's origin,
+an allowed ``?src=`` URL, or an allowed ``?capture=`` page), parses the transform options, resolves the mark,
+decides how long the output may be kept, and computes the cache key of every format the request may be
+answered in. Parsing, resolving and hashing cost more than serving the bytes of a hit, so plans are kept,
+keyed by the raw URL, while the workspace's tenant record is the same object (any change to its settings,
+marks, rules or purges makes a new one) and for at most ``PLAN_TTL`` seconds (a mark image kept in the
+origin is re-read by then). A plan is never changed once made. Only successful plans are kept: a URL that
+is an error is worked out again every time.
 """
 
 from __future__ import annotations
 
+import re
 import time
-from dataclasses import dataclass, field
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from urllib.parse import parse_qsl
 
-from cachetools import LRUCache
-
-from gateway.delivery.render import FetchOriginal
-from gateway.marks.resolve import ResolvedMark
+from gateway.cache.keys import Kind, cache_key
+from gateway.capture import CAPTURE_PARAMETERS, parse_capture_options, validate_target
+from gateway.delivery import freshness
+from gateway.errors import DomainNotAllowed, NotFound, SourceNotAllowed, ValidationError
+from gateway.marks.resolve import MarkResolver, ResolvedMark
+from gateway.policy import InvalidSourceURL, parse_source_url
+from gateway.sources.base import Original
+from gateway.sources.capture import CaptureSource
+from gateway.sources.external import ExternalFetcher
 from gateway.tenancy import Tenant
-from transforms.options import Format, TransformOptions
+from transforms.errors import InvalidParameter
+from transforms.marks import MARK_PARAMETERS
+from transforms.negotiate import choose_format
+from transforms.options import Auto, Format, TransformOptions
+from transforms.params import parse
 
 PLAN_TTL = 10.0
+PLAN_CACHE_SIZE = 8192
+# Parameters the gateway reads itself; the transform parser must not call them unknown.
+GATEWAY_PARAMETERS: frozenset[str] = frozenset({"src", "capture"}) | MARK_PARAMETERS | CAPTURE_PARAMETERS
+
+FetchOriginal = Callable[[], Awaitable[Original]]
 
 
 @dataclass(frozen=True, slots=True)
-class Target:
-    kind: str  # "o" (workspace origin), "src" (external URL) or "cap" (capture)
+class RequestPlan:
+    tenant: Tenant
+    kind: Kind
+    source_key: str  # what purges match on: the origin key, or the normalised URL
+    identity: str  # names the original for caches (see ``Source.identity``)
+    fetch: FetchOriginal
+    options: TransformOptions
+    mark: ResolvedMark | None
+    max_age: int  # 0 = deliver and keep nothing (captures with retention 0)
+    passthrough: bool  # serve the original's bytes as they are (a capture's PDF)
+    purged_after: float  # outputs rendered before this (wall clock) are stale
+    vary: str  # "Accept" when the format is negotiated, else ""
+    # The cache key of every format the request can be answered in (None: the source's own family).
+    keys: Mapping[Format | None, str]
+    expires: float  # monotonic
+
+    @property
+    def namespace(self) -> str:
+        return self.tenant.workspace.namespace
+
+    @property
+    def keep(self) -> bool:
+        return self.max_age > 0
+
+    def choose(self, accept: str | None) -> tuple[Format | None, str]:
+        """The output format for this ``Accept`` header, and its cache key."""
+        if not self.vary:
+            chosen = self.options.fm
+        else:
+            # Negotiated: the answer depends on Accept alone, and browsers send a handful of distinct ones.
+            try:
+                chosen = _NEGOTIATED[accept]
+            except KeyError:
+                chosen = choose_format(self.options, accept)[0]
+                if len(_NEGOTIATED) >= _NEGOTIATED_KEPT:
+                    _NEGOTIATED.clear()
+                _NEGOTIATED[accept] = chosen
+        return chosen, self.keys[chosen]
+
+
+# Accept header -> negotiated format (for plans with auto=format and no fm); bounded, cleared when full.
+_NEGOTIATED: dict[str | None, Format | None] = {}
+_NEGOTIATED_KEPT = 512
+
+
+def split_query(raw: bytes) -> dict[str, str]:
+    """The query's parameters, in order. A name given twice is refused, whoever reads it: two spellings of
+    one URL must not mean different things to different readers, nor share a cache entry."""
+    params: dict[str, str] = {}
+    for name, value in parse_qsl(raw.decode("latin-1"), keep_blank_values=True):
+        if name in params:
+            raise ValidationError(f"{_shown(name)}: given more than once")
+        params[name] = value
+    return params
+
+
+def _shown(name: str) -> str:
+    """A parameter name as it may appear in a message: short, printable."""
+    return re.sub(r"[^ -~]", "?", name[:40]) or "(empty name)"
+
+
+@dataclass(frozen=True, slots=True)
+class _Source:
+    kind: Kind
     source_key: str
     identity: str
     fetch: FetchOriginal
-    host: str | None  # for auto-apply rules on external hosts
-    # Captures: how long outputs are kept (None = a year), and whether to serve the bytes as they are (PDF).
-    max_age: int | None = None
+    host: str | None  # an external host, for auto-apply rules
+    capture: bool = False
     passthrough: bool = False
 
 
-@dataclass(slots=True)
-class Plan:
-    tenant: Tenant
-    options: TransformOptions
-    target: Target
-    mark: ResolvedMark | None
-    info: bool
-    purged_after: float
-    expires: float
-    # Cache keys by negotiated format (None = the source's family), filled as Accept variants are seen.
-    keys: dict[Format | None, str] = field(default_factory=dict)
+class Planner:
+    def __init__(self, marks: MarkResolver, external: ExternalFetcher, capture: CaptureSource) -> None:
+        self._marks = marks
+        self._external = external
+        self._capture = capture
+        self._plans: OrderedDict[tuple[str, str, bytes], RequestPlan] = OrderedDict()
 
-
-class PlanCache:
-    def __init__(self, size: int = 8192) -> None:
-        self._plans: LRUCache[tuple[str, str, bytes], Plan] = LRUCache(maxsize=size)
-
-    def get(self, namespace: str, key: str, query: bytes, tenant: Tenant) -> Plan | None:
-        plan = self._plans.get((namespace, key, query))
+    def cached(self, tenant: Tenant, key: str, query: bytes) -> RequestPlan | None:
+        """The kept plan of this URL while it is valid, else None (for the hit fast path: never awaits)."""
+        url = (tenant.workspace.namespace, key, query)
+        plan = self._plans.get(url)
         if plan is None or plan.tenant is not tenant or plan.expires <= time.monotonic():
             return None
+        self._plans.move_to_end(url)
         return plan
 
-    def put(self, namespace: str, key: str, query: bytes, plan: Plan) -> None:
-        self._plans[(namespace, key, query)] = plan
+    async def plan(self, tenant: Tenant, key: str, query: bytes) -> RequestPlan:
+        plan = self.cached(tenant, key, query)
+        if plan is None:
+            plan = await self._make(tenant, key, query)
+            url = (tenant.workspace.namespace, key, query)
+            self._plans[url] = plan
+            self._plans.move_to_end(url)  # a stale plan replaced in place keeps its old position otherwise
+            if len(self._plans) > PLAN_CACHE_SIZE:
+                self._plans.popitem(last=False)
+        return plan
 
-    @staticmethod
-    def expiry() -> float:
-        return time.monotonic() + PLAN_TTL
+    async def _make(self, tenant: Tenant, key: str, query: bytes) -> RequestPlan:
+        params = split_query(query)
+        src, capture = params.get("src"), params.get("capture")
+        if src is not None and capture is not None:
+            raise ValidationError("capture: cannot be combined with src")
+        pdf = capture is not None and params.get("fm") == "pdf"
+        if capture is None:
+            stray = next((name for name in params if name in CAPTURE_PARAMETERS), None)
+            if stray is not None:
+                raise ValidationError(f"{stray}: only with capture=")
+        try:
+            options = parse(((n, v) for n, v in params.items() if not (pdf and n == "fm")), extra=GATEWAY_PARAMETERS)
+        except InvalidParameter as exc:
+            raise ValidationError(exc.message) from None
+        if pdf and options != TransformOptions():
+            raise ValidationError("fm: a PDF capture takes no image parameters")
+        if capture is not None:
+            source = self._capture_source(tenant, capture, key, params, pdf)
+        elif src is not None:
+            source = self._external_source(tenant, src, key)
+        else:
+            source = _origin_source(tenant, key)
+        info = options.fm is Format.JSON
+        mark = None
+        if not info:
+            origin_key = source.source_key if source.kind is Kind.ORIGIN else None
+            mark = await self._marks.resolve(tenant, params, origin_key, source.host)
+            if mark is not None and pdf:
+                raise ValidationError("fm: a PDF capture cannot carry a mark")
+        retention = tenant.workspace.capture_retention
+        negotiated = options.fm is None and Auto.FORMAT in options.auto
+        return RequestPlan(
+            tenant=tenant,
+            kind=source.kind,
+            source_key=source.source_key,
+            identity=source.identity,
+            fetch=source.fetch,
+            options=options,
+            mark=mark,
+            max_age=freshness.max_age(info=info, capture=source.capture, retention=retention),
+            passthrough=source.passthrough,
+            purged_after=tenant.workspace.purged_after(source.source_key),
+            vary="Accept" if negotiated else "",
+            keys=_keys(tenant.workspace.namespace, source, options, mark, negotiated),
+            expires=time.monotonic() + PLAN_TTL,
+        )
+
+    def _external_source(self, tenant: Tenant, raw: str, key: str) -> _Source:
+        if key:
+            raise ValidationError("src: external sources are requested as /{namespace}/?src=URL")
+        try:
+            url = parse_source_url(raw)
+        except InvalidSourceURL as exc:
+            raise ValidationError(f"src: {exc}") from None
+        if not tenant.policy.source_allowed(url):
+            raise SourceNotAllowed()
+        external, normalised = self._external, url.url
+        return _Source(Kind.SRC, normalised, "src:" + normalised, lambda: external.fetch(normalised), url.host)
+
+    def _capture_source(self, tenant: Tenant, raw: str, key: str, params: Mapping[str, str], pdf: bool) -> _Source:
+        if key:
+            raise ValidationError("capture: captures are requested as /{namespace}/?capture=URL")
+        url = validate_target(raw)
+        try:
+            # The allowlist is about the host: the fragment (a single-page app's route) is the page's business.
+            checked = parse_source_url(url.split("#", 1)[0])
+        except InvalidSourceURL as exc:
+            raise ValidationError(f"capture: {exc}") from None
+        if not tenant.policy.capture_allowed(checked):
+            raise DomainNotAllowed()
+        capture = self._capture
+        options = parse_capture_options(params.items(), capture.settings)
+        identity = f"cap:{url}|{options.canonical()}|pdf={int(pdf)}"
+        fetch = lambda: capture.fetch(url, options, pdf)  # noqa: E731
+        return _Source(Kind.CAPTURE, url, identity, fetch, checked.host, capture=True, passthrough=pdf)
+
+
+def _origin_source(tenant: Tenant, key: str) -> _Source:
+    source = tenant.source
+    if source is None:
+        raise NotFound("this workspace has no origin configured")
+    if not key:
+        raise NotFound("no image key in the path")
+    return _Source(Kind.ORIGIN, key, source.identity(key), lambda: source.fetch(key), None)
+
+
+def _keys(
+    namespace: str, source: _Source, options: TransformOptions, mark: ResolvedMark | None, negotiated: bool
+) -> dict[Format | None, str]:
+    """The cache key of each format ``RequestPlan.choose`` can pick: several only when negotiated."""
+    formats: tuple[Format | None, ...] = (Format.AVIF, Format.WEBP, None) if negotiated else (options.fm,)
+    canonical, version = options.canonical(), mark.version if mark else ""
+    return {
+        chosen: cache_key(
+            namespace,
+            source.kind.value,
+            source.source_key,
+            source.identity,
+            f"{canonical}|fm={chosen or 'source'}|mark={version}",
+        )
+        for chosen in formats
+    }

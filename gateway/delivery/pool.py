@@ -26,10 +26,6 @@ class TransformPool:
         self._admitted = 0
         self._retry_after = retry_after
 
-    @property
-    def admitted(self) -> int:
-        return self._admitted
-
     async def run(self, func: Callable[[], T]) -> T:
         if self._admitted >= self._capacity:
             raise Overloaded(headers={"Retry-After": str(self._retry_after)})

@@ -1,7 +1,10 @@
-"""Cache-or-transform: the service behind the image route.
+"""The render step: a plan's output on a memory miss, and the memory tier it fills.
 
-Order per request: memory tier -> (single flight per key) result store -> originals cache -> source fetch ->
-transform in the bounded pool -> both tiers. Errors propagate to the route and are never stored.
+``memory_hit`` is the hit step (one lookup, by every path). On a miss, ``render`` runs once per cache key at a
+time (single flight; the requests that join a running flight are ``coalesced``): result store -> originals
+cache -> source fetch -> transform in the bounded pool -> memory tier and, written behind the response, the
+result store. A stored output older than the workspace's latest purge covering its source is a miss, like a
+memory entry of that age. Errors propagate to the request path and are never stored.
 """
 
 from __future__ import annotations
@@ -10,57 +13,40 @@ import asyncio
 import hashlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from gateway.cache.keys import cache_key
 from gateway.cache.memory import MemoryEntry, MemoryTier
 from gateway.cache.originals import OriginalsCache
 from gateway.cache.results import CachedResult, ResultStore
 from gateway.cache.singleflight import SingleFlight
+from gateway.delivery.plans import RequestPlan
 from gateway.delivery.pool import TransformPool
 from gateway.errors import GatewayError, Internal, from_transform_error
-from gateway.marks.resolve import ResolvedMark
 from gateway.sources.base import Original
+from gateway.web.responses import representation_headers
 from transforms.errors import TransformError
-from transforms.options import Format, TransformOptions
-from transforms.pipeline import Limits, Output, run
+from transforms.options import Format
+from transforms.pipeline import Output, PixelBudget, run
 
 log = logging.getLogger("imgate.render")
-
-YEAR = 31_536_000
-
-
-FetchOriginal = Callable[[], Awaitable[Original]]
-
-
-@dataclass(frozen=True, slots=True)
-class RenderRequest:
-    namespace: str
-    kind: str  # "o" (workspace origin), "src" (external URL), "cap" (capture)
-    source_key: str  # what purges match on: the origin key, or the normalised URL
-    source_identity: str
-    fetch: FetchOriginal
-    options: TransformOptions
-    chosen: Format | None
-    vary: str  # "Accept" when the format was negotiated, else ""
-    max_age: int = YEAR
-    purged_after: float = 0.0
-    # 0 = deliver and keep nothing (captures with retention 0).
-    keep: bool = True
-    mark: ResolvedMark | None = None
-    # Serve the original's bytes as they are (a capture's PDF): no pixels to transform.
-    passthrough: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class Rendered:
     entry: MemoryEntry
-    tier: str  # "memory", "store", "miss", or "coalesced" (waited for a concurrent identical request)
+    tier: str  # "store", "miss", or "coalesced" (waited for a concurrent identical request)
 
 
 def etag_for(data: bytes) -> str:
     return '"' + hashlib.blake2b(data, digest_size=16).hexdigest() + '"'
+
+
+def memory_entry(
+    data: bytes, content_type: str, vary: str, created_at: float, expires_at: float, max_age: int
+) -> MemoryEntry:
+    etag = etag_for(data)
+    headers = representation_headers(content_type, len(data), max_age, etag, vary)
+    return MemoryEntry(data, content_type, etag, vary, created_at, expires_at, *headers)
 
 
 class Renderer:
@@ -68,22 +54,17 @@ class Renderer:
         self,
         memory: MemoryTier,
         originals: OriginalsCache,
-        results: ResultStore | None,
+        results: ResultStore,
         pool: TransformPool,
-        limits: Limits,
+        budget: PixelBudget,
     ) -> None:
         self._memory = memory
         self._originals = originals
         self._results = results
         self._pool = pool
-        self._limits = limits
+        self._budget = budget
         self._flights: SingleFlight[Rendered] = SingleFlight()
         self._writes: set[asyncio.Task[None]] = set()
-
-    def key_for(self, request: RenderRequest) -> str:
-        mark = request.mark.version if request.mark else ""
-        variant = f"{request.options.canonical()}|fm={request.chosen or 'source'}|mark={mark}"
-        return cache_key(request.namespace, request.kind, request.source_key, request.source_identity, variant)
 
     def memory_hit(self, key: str, purged_after: float) -> MemoryEntry | None:
         entry = self._memory.get(key)
@@ -91,81 +72,64 @@ class Renderer:
             return entry
         return None
 
-    async def render(self, request: RenderRequest, key: str | None = None) -> Rendered:
-        key = key or self.key_for(request)
-        if request.keep:
-            entry = self.memory_hit(key, request.purged_after)
-            if entry is not None:
-                return Rendered(entry, "memory")
+    async def render(self, plan: RequestPlan, chosen: Format | None, key: str) -> Rendered:
         joining = key in self._flights
-        rendered = await self._flights.run(key, lambda: self._miss(key, request))
+        rendered = await self._flights.run(key, lambda: self._miss(plan, chosen, key))
         # A request that joined another's flight did no work of its own: say so (it is a hit for the metrics).
         return Rendered(rendered.entry, "coalesced") if joining else rendered
 
-    async def _miss(self, key: str, request: RenderRequest) -> Rendered:
+    async def _miss(self, plan: RequestPlan, chosen: Format | None, key: str) -> Rendered:
         now = time.time()
-        if request.keep and self._results is not None:
-            stored = await self._stored(self._results, key)
-            if stored is not None and stored.expires_at > now:
-                entry = MemoryEntry(
-                    stored.data,
-                    stored.content_type,
-                    etag_for(stored.data),
-                    stored.vary,
-                    now,
-                    stored.expires_at,
-                    request.max_age,
+        if plan.keep:
+            stored = await self._stored(key)
+            if stored is not None and stored.expires_at > now and stored.created_at > plan.purged_after:
+                entry = memory_entry(
+                    stored.data, stored.content_type, stored.vary, stored.created_at, stored.expires_at, plan.max_age
                 )
                 self._memory.put(key, entry)
                 return Rendered(entry, "store")
-        original = await self._original(request)
-        if request.passthrough:
+        original = await self._original(plan)
+        if plan.passthrough:
             data, content_type = original.data, original.content_type or "application/octet-stream"
         else:
-            output = await self._transform(original, request)
+            output = await self._transform(original, plan, chosen)
             data, content_type = output.data, output.content_type
-        entry = MemoryEntry(
-            data,
-            content_type,
-            etag_for(data),
-            request.vary,
-            now,
-            now + request.max_age,
-            request.max_age,
-        )
-        if request.keep:
+        entry = memory_entry(data, content_type, plan.vary, now, now + plan.max_age, plan.max_age)
+        if plan.keep:
             self._memory.put(key, entry)
-            if self._results is not None:
-                self._write_behind(
-                    self._results, key, CachedResult(entry.data, entry.content_type, entry.expires_at, entry.vary)
-                )
+            result = CachedResult(
+                data=entry.data,
+                content_type=entry.content_type,
+                created_at=entry.created_at,
+                expires_at=entry.expires_at,
+                vary=entry.vary,
+            )
+            self._write_behind(key, result)
         return Rendered(entry, "miss")
 
-    async def _stored(self, results: ResultStore, key: str) -> CachedResult | None:
+    async def _stored(self, key: str) -> CachedResult | None:
         try:
-            return await results.get(key)
+            return await self._results.get(key)
         except Exception:
             # A broken result store only costs a transform; the store reports itself on /_/health.
             log.warning("result store read failed", exc_info=True)
             return None
 
-    async def _original(self, request: RenderRequest) -> Original:
+    async def _original(self, plan: RequestPlan) -> Original:
         # Per workspace: two workspaces naming the same bucket object may hold different credentials, and
         # one must never be served bytes that only the other could fetch.
-        cache_id = f"{request.namespace}\x00{request.source_identity}"
-        original = self._originals.get(cache_id) if request.keep else None
+        cache_id = f"{plan.namespace}\x00{plan.identity}"
+        original = self._originals.get(cache_id) if plan.keep else None
         if original is None:
-            original = await request.fetch()
-            if request.keep:
+            original = await plan.fetch()
+            if plan.keep:
                 self._originals.put(cache_id, original)
         return original
 
-    async def _transform(self, original: Original, request: RenderRequest) -> Output:
+    async def _transform(self, original: Original, plan: RequestPlan, chosen: Format | None) -> Output:
+        mark = plan.mark.spec if plan.mark else None
         try:
-            mark = request.mark.spec if request.mark else None
-            return await self._pool.run(
-                lambda: run(original.data, request.options, request.chosen, self._limits, mark=mark)
-            )
+            return await self._pool.run(lambda: run(original.data, plan.options, chosen, self._budget, mark=mark))
         except GatewayError:
             raise
         except TransformError as exc:
@@ -174,10 +138,10 @@ class Renderer:
             log.exception("transform failed")
             raise Internal() from None
 
-    def _write_behind(self, results: ResultStore, key: str, result: CachedResult) -> None:
+    def _write_behind(self, key: str, result: CachedResult) -> None:
         async def write() -> None:
             try:
-                await results.put(key, result)
+                await self._results.put(key, result)
             except Exception:
                 log.warning("result store write failed", exc_info=True)
 
@@ -186,9 +150,7 @@ class Renderer:
         task.add_done_callback(self._writes.discard)
 
     async def drain(self, timeout: float = 5.0) -> None:
+        """At shutdown: stop the renders nobody waits for, and give pending store writes ``timeout`` seconds."""
+        await self._flights.aclose()
         if self._writes:
             await asyncio.wait(list(self._writes), timeout=timeout)
-
-    def purge_memory(self, prefix: str) -> int:
-        self._originals.clear()
-        return self._memory.purge(prefix)

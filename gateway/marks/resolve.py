@@ -6,6 +6,9 @@
    ``mark-w`` and ``mark-h`` overrides; ``mark=none`` (or no ``mark``) stamps nothing; an unknown preset,
    or an override without ``mark``, is a 400 naming the parameter.
 
+The parameters arrive split once by the plan step (``gateway.delivery.plans.split_query``), which has
+already refused any name given twice.
+
 A preset's version is the fingerprint of everything that shapes its pixels, image bytes included; an image
 kept in the workspace's origin is re-read at most every ``image_ttl`` seconds, so replacing that file shows
 within that time, and editing a preset shows as soon as the tenancy cache reloads (``tenancy_ttl``).
@@ -15,27 +18,18 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from cachetools import LRUCache, TTLCache
 
 from gateway.accounts.models import MarkPreset
 from gateway.errors import GatewayError, OriginError, ValidationError
+from gateway.marks.presets import mark_spec
 from gateway.marks.rules import first_match
 from gateway.tenancy import Tenant
 from transforms.errors import InvalidParameter
-from transforms.marks import (
-    MARK_PARAMETERS,
-    MarkSpec,
-    parse_align,
-    parse_alpha,
-    parse_pad,
-    parse_scale,
-    parse_size,
-)
-
-_OVERRIDES = ("mark-align", "mark-alpha", "mark-scale", "mark-pad", "mark-w", "mark-h")
+from transforms.marks import MARK_PARAMETERS, MarkSpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +50,7 @@ class MarkResolver:
     async def resolve(
         self,
         tenant: Tenant,
-        items: Sequence[tuple[str, str]],
+        params: Mapping[str, str],
         source_key: str | None,
         host: str | None,
     ) -> ResolvedMark | None:
@@ -66,7 +60,7 @@ class MarkResolver:
             if preset is None:  # the store refuses this; a half-applied edit must still not drop the mark
                 raise OriginError("the workspace's auto-apply mark is missing its preset")
             return await self._resolved(tenant, preset, {}, forced=True)
-        given = _mark_parameters(items)
+        given = {name: value for name, value in params.items() if name in MARK_PARAMETERS}
         name = given.pop("mark", None)
         if name is None or name == "none":
             if given:
@@ -92,7 +86,7 @@ class MarkResolver:
         resolved = self._specs.get(memo_key)
         if resolved is None:
             try:
-                spec = _spec(preset, image, overrides)
+                spec = mark_spec(preset, image, overrides)
             except InvalidParameter as exc:
                 raise ValidationError(exc.message) from None
             resolved = ResolvedMark(spec, spec.fingerprint(), preset.name, forced)
@@ -116,38 +110,3 @@ class MarkResolver:
             cached = (original.data, hashlib.sha256(original.data).hexdigest())
             self._images[cache_key] = cached
         return cached
-
-
-def _mark_parameters(items: Sequence[tuple[str, str]]) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for name, value in items:
-        if name in MARK_PARAMETERS:
-            if name in found:
-                raise ValidationError(f"{name}: given more than once")
-            found[name] = value
-    return found
-
-
-def _spec(preset: MarkPreset, image: bytes | None, overrides: dict[str, str]) -> MarkSpec:
-    align = parse_align(overrides.get("mark-align", preset.align), "mark-align")
-    alpha = parse_alpha(overrides["mark-alpha"], "mark-alpha") if "mark-alpha" in overrides else preset.alpha
-    scale = parse_scale(overrides["mark-scale"], "mark-scale") if "mark-scale" in overrides else preset.scale
-    pad = parse_pad(overrides["mark-pad"], "mark-pad") if "mark-pad" in overrides else preset.pad
-    w = parse_size(overrides["mark-w"], "mark-w") if "mark-w" in overrides else preset.w
-    h = parse_size(overrides["mark-h"], "mark-h") if "mark-h" in overrides else preset.h
-    if preset.kind == "text":
-        return MarkSpec(
-            text=preset.text,
-            font=preset.font,
-            font_size=preset.font_size,
-            color=preset.color,
-            background=preset.background or None,
-            align=align,
-            alpha=alpha,
-            scale=scale,
-            pad=pad,
-            w=w,
-            h=h,
-            tile=preset.tile,
-        )
-    return MarkSpec(image=image, align=align, alpha=alpha, scale=scale, pad=pad, w=w, h=h, tile=preset.tile)

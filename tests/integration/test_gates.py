@@ -107,6 +107,21 @@ def test_errors_carry_cors_headers_and_outputs_are_shared_across_origins(gateway
     assert a.content == b.content and b.headers["x-imgate-cache"] == "memory"
 
 
+def test_no_workspace_is_a_404_any_page_can_read(gateway: GatewayProcess) -> None:
+    for path in ("/nobody/photo-kite.jpg", "/Not_A_Namespace/x.jpg"):
+        response = get(f"{gateway.url}{path}", origin=SHOP)
+        assert response.status_code == 404 and response.json()["error"]["code"] == "NOT_FOUND"
+        assert response.headers["access-control-allow-origin"] == "*"
+        assert "vary" not in response.headers
+
+
+def test_other_methods_are_refused_with_the_workspace_headers(gateway: GatewayProcess) -> None:
+    response = httpx.post(f"{gateway.url}/locked/photo-kite.jpg", headers={"origin": SHOP}, timeout=20)
+    assert response.status_code == 405 and response.json()["error"]["code"] == "METHOD_NOT_ALLOWED"
+    assert response.headers["allow"] == "GET, HEAD, OPTIONS"
+    assert response.headers["access-control-allow-origin"] == SHOP and "Origin" in response.headers["vary"]
+
+
 def test_permissive_workspace_allows_any_origin_without_vary(gateway: GatewayProcess) -> None:
     response = get(f"{gateway.url}/open/photo-kite.jpg?w=40", origin="https://anyone.example")
     assert response.status_code == 200

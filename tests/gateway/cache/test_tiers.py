@@ -10,11 +10,12 @@ from gateway.cache.keys import KEY_RE, cache_key, escape_source_key, key_prefix
 from gateway.cache.memory import MemoryEntry, MemoryTier
 from gateway.cache.originals import OriginalsCache
 from gateway.cache.singleflight import SingleFlight
+from gateway.delivery.render import memory_entry
 from gateway.sources.base import Original
 
 
 def entry(data: bytes, expires_at: float = 1e12, created_at: float = 1.0) -> MemoryEntry:
-    return MemoryEntry(data, "image/jpeg", '"e"', "", created_at, expires_at, 60)
+    return memory_entry(data, "image/jpeg", "", created_at, expires_at, 60)
 
 
 @given(st.text(min_size=1, max_size=300), st.text(max_size=50), st.text(max_size=50))
@@ -58,6 +59,16 @@ def test_memory_tier_is_bounded_by_bytes_and_evicts_least_recent() -> None:
     assert tier.get("b") is None
     assert tier.get("a") is not None and tier.get("c") is not None
     assert tier.size_bytes <= 3000
+
+
+def test_memory_tier_counts_a_replaced_entry_once() -> None:
+    tier = MemoryTier(max_bytes=3000)
+    for _ in range(10):
+        tier.put("a", entry(b"x" * 1000))
+    tier.put("b", entry(b"x" * 1000))
+    assert len(tier) == 2 and tier.get("a") is not None and tier.get("b") is not None
+    tier.purge("")
+    assert len(tier) == 0 and tier.size_bytes == 0
 
 
 def test_memory_tier_drops_expired_entries_and_skips_oversized_ones() -> None:
@@ -140,3 +151,97 @@ async def test_single_flight_survives_a_cancelled_waiter() -> None:
     waiter.cancel()
     release.set()
     assert await first == 1
+
+
+@pytest.mark.anyio
+async def test_single_flight_survives_a_cancelled_first_caller() -> None:
+    # The first caller's client went away: before, the work ran in its task and every waiter got
+    # CancelledError; now the work has a task of its own and the others still get the result.
+    flights: SingleFlight[int] = SingleFlight()
+    release = asyncio.Event()
+    calls = 0
+
+    async def compute() -> int:
+        nonlocal calls
+        calls += 1
+        await release.wait()
+        return 7
+
+    first = asyncio.create_task(flights.run("k", compute))
+    await asyncio.sleep(0)
+    waiters = [asyncio.create_task(flights.run("k", compute)) for _ in range(3)]
+    await asyncio.sleep(0)
+    first.cancel()
+    await asyncio.sleep(0)
+    release.set()
+    assert await asyncio.gather(*waiters) == [7, 7, 7]
+    assert first.cancelled() and calls == 1 and len(flights) == 0
+
+
+@pytest.mark.anyio
+async def test_work_nobody_waits_for_is_finished_for_a_caller_who_comes_back() -> None:
+    flights: SingleFlight[int] = SingleFlight(abandon_after=10.0)
+    release = asyncio.Event()
+    calls = 0
+
+    async def compute() -> int:
+        nonlocal calls
+        calls += 1
+        await release.wait()
+        return 3
+
+    gone = asyncio.create_task(flights.run("k", compute))
+    await asyncio.sleep(0)
+    gone.cancel()
+    await asyncio.sleep(0.01)
+    assert "k" in flights  # still running: its result is worth having
+    back = asyncio.create_task(flights.run("k", compute))
+    await asyncio.sleep(0)
+    release.set()
+    assert await back == 3 and calls == 1
+
+
+@pytest.mark.anyio
+async def test_work_nobody_waits_for_is_cancelled_after_a_while() -> None:
+    flights: SingleFlight[int] = SingleFlight(abandon_after=0.02)
+    stopped = asyncio.Event()
+
+    async def forever() -> int:
+        try:
+            await asyncio.Event().wait()
+        finally:
+            stopped.set()
+        return 0
+
+    callers = [asyncio.create_task(flights.run("k", forever)) for _ in range(2)]
+    await asyncio.sleep(0)
+    for caller in callers:
+        caller.cancel()
+    await asyncio.wait_for(stopped.wait(), timeout=2)
+    await asyncio.sleep(0)
+    assert len(flights) == 0
+
+    async def quick() -> int:
+        return 5
+
+    assert await flights.run("k", quick) == 5  # a new flight, not the abandoned one
+
+
+@pytest.mark.anyio
+async def test_single_flight_aclose_stops_running_work() -> None:
+    flights: SingleFlight[int] = SingleFlight()
+    stopped = asyncio.Event()
+
+    async def forever() -> int:
+        try:
+            await asyncio.Event().wait()
+        finally:
+            stopped.set()
+        return 0
+
+    caller = asyncio.create_task(flights.run("k", forever))
+    await asyncio.sleep(0.01)
+    await flights.aclose()
+    assert stopped.is_set()
+    with pytest.raises(asyncio.CancelledError):
+        await caller

@@ -2,130 +2,122 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from gateway.accounts.memory import MemoryAccountStore
 from gateway.accounts.models import Workspace
-from gateway.accounts.sqlite import SqliteAccountStore
-from gateway.app import create_app
-from gateway.settings import load_settings
 from gateway.web.fasthits import FastHits
+from gateway.web.request import ImageRequest
+from gateway.web.responses import Answer
 from tests.conftest import DEMO_IMAGES
+from tests.gateway.web.running import RecordingHooks, call, running
+
+pytestmark = pytest.mark.anyio
+
+SHOP = "https://shop.example"
+WEBP = [("accept", "image/webp,*/*")]
 
 
-@contextlib.asynccontextmanager
-async def running(tmp_path: Path) -> AsyncIterator[FastHits]:
-    store = SqliteAccountStore(tmp_path / "a.sqlite3")
-    store.create_workspace(Workspace(namespace="open", origin_kind="local", origin={"root": str(DEMO_IMAGES)}))
-    store.create_workspace(
-        Workspace(
-            namespace="locked",
-            origin_kind="local",
-            origin={"root": str(DEMO_IMAGES)},
-            allowed_origins=("https://shop.example",),
-        )
+def store() -> MemoryAccountStore:
+    accounts = MemoryAccountStore()
+    accounts.create_workspace(Workspace(namespace="open", origin_kind="local", origin={"root": str(DEMO_IMAGES)}))
+    accounts.create_workspace(
+        Workspace(namespace="locked", origin_kind="local", origin={"root": str(DEMO_IMAGES)}, allowed_origins=(SHOP,))
     )
-    app = create_app(load_settings(environ={"IMGATE_DATA_DIR": str(tmp_path), "IMGATE_RESULT_STORE": "none"}), store)
-    messages: list[dict[str, Any]] = [{"type": "lifespan.startup"}]
-    sent: list[dict[str, Any]] = []
-
-    async def send(message: MutableMapping[str, Any]) -> None:
-        sent.append(dict(message))
-
-    waiting = asyncio.Event()
-
-    async def lifespan_receive() -> dict[str, Any]:
-        if messages:
-            return messages.pop(0)
-        await waiting.wait()
-        return {"type": "lifespan.shutdown"}
-
-    task = asyncio.create_task(
-        app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, lifespan_receive, send)
-    )
-    while not sent:
-        await asyncio.sleep(0.01)
-    try:
-        yield app
-    finally:
-        waiting.set()
-        await task
+    return accounts
 
 
-async def call(
-    app: Any, path: str, query: bytes, method: str = "GET", **headers: str
-) -> tuple[int, dict[bytes, bytes], bytes]:
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": query,
-        "root_path": "",
-        "headers": [(k.replace("_", "-").encode(), v.encode()) for k, v in headers.items()],
-        "client": ("127.0.0.1", 1),
-        "server": ("127.0.0.1", 80),
-        "state": {},
-    }
-    out: list[dict[str, Any]] = []
+def spy_on(app: FastHits) -> list[str]:
+    """Which front answered each request: "fast", or "slow" when the fast path handed it on."""
+    seen: list[str] = []
+    assert app.path is not None
+    hit = app.path.hit
 
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
+    def spy(request: ImageRequest) -> Answer | None:
+        answer = hit(request)
+        seen.append("fast" if answer is not None else "slow")
+        return answer
 
-    async def send(message: MutableMapping[str, Any]) -> None:
-        out.append(dict(message))
-
-    await app(scope, receive, send)
-    return out[0]["status"], dict(out[0]["headers"]), b"".join(m.get("body", b"") for m in out[1:])
+    app.path.hit = spy  # type: ignore[method-assign]
+    return seen
 
 
-@pytest.mark.anyio
 async def test_fast_hits_match_the_full_path(tmp_path: Path) -> None:
-    async with running(tmp_path) as app:
+    async with running(tmp_path, store()) as app:
         path, query = "/open/photo-grey.jpg", b"w=50&auto=format"
-        status, headers, body = await call(app, path, query, accept="image/webp,*/*")
-        assert status == 200 and headers[b"x-imgate-cache"] == b"miss"
-        seen: list[bytes] = []
-        original_answer = app._answer
-
-        async def spy(services: Any, scope: Any, send: Any) -> bool:
-            answered = await original_answer(services, scope, send)
-            seen.append(b"fast" if answered else b"slow")
-            return answered
-
-        app._answer = spy  # type: ignore[method-assign]
-        fast = await call(app, path, query, accept="image/webp,*/*")
-        slow = await call(app.app, path, query, accept="image/webp,*/*")
-        assert seen == [b"fast"]
-        assert fast == slow
-        assert fast[1][b"x-imgate-cache"] == b"memory" and fast[1][b"content-type"] == b"image/webp"
-        assert fast[1][b"access-control-allow-origin"] == b"*"
-        head = await call(app, path, query, method="HEAD", accept="image/webp,*/*")
-        assert head[0] == 200 and head[2] == b"" and head[1] == fast[1]
-        etag = fast[1][b"etag"].decode()
-        assert await call(app, path, query, if_none_match=etag, accept="image/webp,*/*") == await call(
-            app.app, path, query, if_none_match=etag, accept="image/webp,*/*"
-        )
+        first = await call(app, path, query, headers=WEBP)
+        assert first.status == 200 and first.header("x-imgate-cache") == "miss"
+        seen = spy_on(app)
+        fast = await call(app, path, query, headers=WEBP)
+        slow = await call(app.app, path, query, headers=WEBP)
+        assert seen == ["fast"]
+        assert fast == slow  # status, every header in order, and the bytes
+        assert fast.header("x-imgate-cache") == "memory" and fast.header("content-type") == "image/webp"
+        assert fast.header("access-control-allow-origin") == "*" and fast.vary() == ["Accept"]
+        head = await call(app, path, query, method="HEAD", headers=WEBP)
+        assert head.status == 200 and head.body == b"" and head.headers == fast.headers
+        etag = fast.header("etag") or ""
+        conditional = [*WEBP, ("if-none-match", etag)]
+        not_modified = await call(app, path, query, headers=conditional)
+        assert not_modified.status == 304 and not_modified.body == b""
+        assert not_modified == await call(app.app, path, query, headers=conditional)
         # Another Accept is another key: not yet rendered, so the full path answers it.
         seen.clear()
-        assert (await call(app, path, query, accept="image/avif"))[1][b"content-type"] == b"image/avif"
-        assert seen == [b"slow"]
+        assert (await call(app, path, query, headers=[("accept", "image/avif")])).header("content-type") == "image/avif"
+        assert seen == ["slow"]
 
 
-@pytest.mark.anyio
-async def test_restricted_cors_always_takes_the_full_path(tmp_path: Path) -> None:
-    async with running(tmp_path) as app:
+async def test_restricted_cors_hits_are_answered_alike_by_both_fronts(tmp_path: Path) -> None:
+    # The CORS gate is one function both fronts call, so restricted lists get fast hits too, with the same
+    # headers; a refused origin is not a hit and goes to the full path, which answers 403.
+    async with running(tmp_path, store()) as app:
         path, query = "/locked/photo-grey.jpg", b"w=50"
         await call(app, path, query)
-        status, headers, _ = await call(app, path, query, origin="https://evil.example")
-        assert status == 403
-        status, headers, _ = await call(app, path, query)
-        assert status == 200 and headers[b"x-imgate-cache"] == b"memory" and b"Origin" in headers[b"vary"]
+        seen = spy_on(app)
+        for headers in ([], [("origin", SHOP)]):
+            fast = await call(app, path, query, headers=headers)
+            assert fast == await call(app.app, path, query, headers=headers)
+            assert fast.status == 200 and fast.header("x-imgate-cache") == "memory" and "Origin" in fast.vary()
+        assert seen == ["fast", "fast"]
+        refused = await call(app, path, query, headers=[("origin", "https://evil.example")])
+        assert refused.status == 403 and seen[-1] == "slow"
+
+
+async def test_both_fronts_call_the_hooks_once_per_request(tmp_path: Path) -> None:
+    hooks = RecordingHooks(add=((b"ratelimit", b"limit=100, remaining=99"),))
+    async with running(tmp_path, store(), hooks) as app:
+        path, query = "/open/photo-grey.jpg", b"w=40"
+        miss = await call(app, path, query)
+        hit = await call(app, path, query)
+        assert (miss.header("x-imgate-cache"), hit.header("x-imgate-cache")) == ("miss", "memory")
+        assert miss.header("ratelimit") == hit.header("ratelimit") == "limit=100, remaining=99"
+        assert hooks.admitted == ["open", "open"]
+        assert [(o.namespace, o.status, o.tier, o.kind) for o in hooks.outcomes] == [
+            ("open", 200, "miss", "o"),
+            ("open", 200, "memory", "o"),
+        ]
+        assert hooks.outcomes[1].bytes_out == len(hit.body) > 0
+        hooks.refuse = True
+        for front in (app, app.app):
+            refused = await call(front, path, query)
+            assert refused.status == 429 and refused.header("retry-after") == "7"
+            assert refused.header("access-control-allow-origin") == "*"  # a page can read it
+            assert hooks.outcomes[-1].code == "RATE_LIMITED"
+        assert len(hooks.admitted) == len(hooks.outcomes) == 4
+
+
+async def test_the_full_path_reuses_what_the_fast_path_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    async with running(tmp_path, store()) as app:
+        read: list[str] = []
+        original = ImageRequest.read
+
+        def counting(cls: type[ImageRequest], scope: Any) -> ImageRequest | None:
+            read.append(scope["path"])
+            return original(scope)
+
+        monkeypatch.setattr(ImageRequest, "read", classmethod(counting))
+        assert (await call(app, "/open/photo-grey.jpg", b"w=33")).status == 200  # a miss: through both fronts
+        assert read == ["/open/photo-grey.jpg"]

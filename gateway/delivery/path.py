@@ -1,0 +1,130 @@
+"""The request path, top to bottom: resolve -> gate -> plan -> hit or render -> respond -> record.
+
+    1. resolve  namespace -> tenant (``gateway.tenancy``: checked against the namespace pattern first, one
+                bounded cache); none: 404, readable by any page (``gateway.web.cors``)
+    2. gate     CORS (``gateway.web.cors.decide``): a refused Origin is answered 403 before any work; a
+                preflight is answered here. Then ``RequestHooks.admit`` (rate limits plug in there).
+    3. plan     the URL's ``RequestPlan`` (``gateway.delivery.plans``): kept per URL, never changed
+    4. hit      the memory tier, by the plan's cache key for the negotiated format
+       render   or, on a miss, the render step (``gateway.delivery.render``): result store, original,
+                transform, once per key at a time
+    5. respond  every header in one place (``gateway.web.responses``): representation, cache-control, ETag
+                and 304, Vary, CORS, the hooks' headers, X-Imgate-Cache; errors as JSON with the same CORS
+    6. record   after the response was sent, the adapter calls ``finished``: ``RequestHooks.record`` (the
+                usage counter and the audit line plug in there)
+
+``serve`` is the full path. ``hit`` is the same steps for a request that is a hit from memory alone, without
+awaiting anything: the hit fast path (``gateway.web.fasthits``) calls it in front of the framework and hands
+anything else to the full path (``gateway.routes.images``). Both write the response with the same functions,
+so a hit is answered the same way, byte for byte, whichever front answers it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from gateway.delivery.hooks import Outcome, RequestHooks
+from gateway.delivery.plans import Planner
+from gateway.delivery.render import Renderer
+from gateway.errors import GatewayError, Internal, MethodNotAllowed, NotFound, OriginNotAllowed, ValidationError
+from gateway.tenancy import Tenancy, Tenant
+from gateway.web import cors
+from gateway.web.request import ImageRequest
+from gateway.web.responses import Answer, error_answer, image_answer, preflight_answer
+
+log = logging.getLogger("imgate")
+
+
+class RequestPath:
+    def __init__(self, tenancy: Tenancy, planner: Planner, renderer: Renderer, hooks: RequestHooks) -> None:
+        self._tenancy = tenancy
+        self._planner = planner
+        self._renderer = renderer
+        self._hooks = hooks
+
+    async def serve(self, request: ImageRequest) -> Answer:
+        """Any request to a workspace path, answered (errors included: this never raises a GatewayError)."""
+        answered_with = cors.NO_WORKSPACE
+        extra: cors.Headers = ()
+        kind = None
+        try:
+            # 1. resolve
+            tenant = await self._tenancy.get(request.namespace)
+            if tenant is None:
+                raise NotFound("unknown workspace")
+            # 2. gate
+            answered_with = cors.decide(tenant.policy, request.origin)
+            if not answered_with.allowed:
+                raise OriginNotAllowed()
+            if request.preflight:
+                return self._preflight(tenant, request)
+            if request.method not in cors.ALLOWED_METHODS:
+                raise MethodNotAllowed(headers={"Allow": ", ".join((*cors.ALLOWED_METHODS, "OPTIONS"))})
+            extra = self._hooks.admit(tenant)
+            if request.key is None:
+                raise NotFound("no image key in the path")
+            # 3. plan
+            plan = await self._planner.plan(tenant, request.key, request.query)
+            kind = plan.kind
+            # 4. hit or render
+            chosen, key = plan.choose(request.accept)
+            entry, tier = self._renderer.memory_hit(key, plan.purged_after), "memory"
+            if entry is None:
+                rendered = await self._renderer.render(plan, chosen, key)
+                entry, tier = rendered.entry, rendered.tier
+            # 5. respond
+            answer = image_answer(entry, tier, answered_with, extra, request.if_none_match)
+        except GatewayError as exc:
+            answer = error_answer(exc, answered_with, extra)
+        except Exception:
+            log.exception("unhandled error on the request path")
+            answer = error_answer(Internal(), answered_with, extra)
+        answer.kind = kind
+        return answer
+
+    def hit(self, request: ImageRequest) -> Answer | None:
+        """Steps 1-5 for a hit found in memory without awaiting anything; None: anything else (not yet
+        resolved or planned, a miss, a refusal, a preflight), which the full path answers."""
+        if request.key is None:
+            return None
+        tenant = self._tenancy.peek(request.namespace)
+        if tenant is None:
+            return None
+        answered_with = cors.decide(tenant.policy, request.origin)
+        if not answered_with.allowed:
+            return None
+        plan = self._planner.cached(tenant, request.key, request.query)
+        if plan is None:
+            return None
+        _, key = plan.choose(request.accept)
+        entry = self._renderer.memory_hit(key, plan.purged_after)
+        if entry is None:
+            return None
+        try:
+            extra = self._hooks.admit(tenant)
+        except GatewayError as exc:
+            answer = error_answer(exc, answered_with)
+        else:
+            answer = image_answer(entry, "memory", answered_with, extra, request.if_none_match)
+        answer.kind = plan.kind
+        return answer
+
+    def finished(self, request: ImageRequest, answer: Answer) -> None:
+        """6. record: called by the adapter once the answer was sent."""
+        bytes_out = 0 if request.head else len(answer.body)
+        seconds = time.perf_counter() - request.started
+        outcome = Outcome(request.namespace, answer.status, answer.tier, answer.code, answer.kind, bytes_out, seconds)
+        try:
+            self._hooks.record(outcome)
+        except Exception:
+            log.exception("the record hook failed")
+
+    def _preflight(self, tenant: Tenant, request: ImageRequest) -> Answer:
+        answered_with = cors.for_preflight(tenant.policy, request.origin or "")
+        requested = cors.requested_headers(request.requested_headers)
+        if request.requested_method not in cors.ALLOWED_METHODS:
+            return error_answer(ValidationError(cors.METHOD_REFUSED), answered_with)
+        if requested is None:
+            return error_answer(ValidationError(cors.HEADERS_REFUSED), answered_with)
+        return preflight_answer(answered_with, requested)
