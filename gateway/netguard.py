@@ -16,23 +16,49 @@ A name that does not resolve is refused exactly like one that resolves to a non-
 
 ``host_address`` reads the numeric host forms a C resolver accepts (``2130706433``, ``0x7f.1``,
 ``127.1``, ``0177.0.0.1``) so callers can refuse them with a clear error before any connection.
+
+On top of the built-in rules, the operator's deny lists (settings ``deny_networks`` and ``deny_hosts``,
+``DenyRules``) refuse public addresses and host names too, on every path that connects through a
+``NetGuard``: origins, ``?src=``, bucket endpoints, the capture egress proxy, and anything added later
+that uses ``guarded_connector`` or ``resolve_public``. Deny beats trust: an address in ``deny_networks``
+is refused even inside ``trusted_networks``. A deny-listed address is checked through the same IPv6
+wrappers as ``classify`` (``::ffff:a.b.c.d`` is as denied as ``a.b.c.d``); a deny-listed name is the name
+asked for (its CNAME targets are not names anyone asked for; their addresses are still checked).
+
+Reloading: ``guard_for(settings)`` gives a guard whose deny lists follow the settings file
+(``DenyList``): at most once a second, on the first check after that second, it looks at the file's
+modification time, size and inode, and when they changed it reads the settings again (file, then
+``IMGATE_*``, as at start-up) and swaps the deny lists in at once; every other setting still needs a
+restart. A file that no longer reads keeps the lists in force and logs why: an edit in progress never
+lifts a deny rule. A change applies within a second to every connection ``guarded_connector`` hands
+out, kept-alive ones included: each is checked again (its peer address, the host asked for) before a
+request is written on it.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import logging
+import os
 import re
 import socket
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 from aiohappyeyeballs import AddrInfoType, SocketFactoryType
 from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.client_reqrep import ClientRequest
+from aiohttp.connector import Connection
 from aiohttp.resolver import ThreadedResolver
+from aiohttp.tracing import Trace
 
 from gateway.errors import BlockedAddress
+from gateway.policy.hosts import InvalidHost, normalise_host
+from gateway.settings import Settings, deny_host_pattern, load_settings
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -224,18 +250,146 @@ def _parse_numeric_v4(host: str) -> ipaddress.IPv4Address | None:
     return ipaddress.IPv4Address(number << (8 * (4 - len(leading))) | last)
 
 
-class NetGuard:
-    """Refuses non-public addresses, except those in ``trusted_networks`` (development and tests)."""
+@dataclass(frozen=True, slots=True)
+class DenyRules:
+    """The operator's deny lists, compiled: networks, exact hosts and ``*.domain`` suffixes."""
 
-    def __init__(self, trusted_networks: Sequence[str] = ()) -> None:
+    networks: tuple[IPNetwork, ...] = ()
+    hosts: frozenset[str] = frozenset()
+    # ".example.com" for "*.example.com": the leading dot is the label boundary.
+    suffixes: tuple[str, ...] = ()
+
+    @classmethod
+    def parse(cls, networks: Iterable[str] = (), hosts: Iterable[str] = ()) -> DenyRules:
+        """Compile setting values; ``SettingsError`` (a ``ValueError``) names a bad entry."""
+        patterns = [deny_host_pattern(text) for text in hosts]
+        return cls(
+            networks=tuple(_parse_network(text, "deny network") for text in networks),
+            hosts=frozenset(pattern for pattern in patterns if not pattern.startswith("*.")),
+            suffixes=tuple(pattern[1:] for pattern in patterns if pattern.startswith("*.")),
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> DenyRules:
+        return cls.parse(settings.deny_networks, settings.deny_hosts)
+
+    def denies_address(self, ip: IPAddress) -> bool:
+        if not self.networks:
+            return False
+        candidates: tuple[IPAddress, ...] = (ip,)
+        if isinstance(ip, ipaddress.IPv6Address):
+            ip = ipaddress.IPv6Address(int(ip))  # without a scope id
+            embedded = _embedded_v4(ip)
+            candidates = (ip, *(embedded[1] if embedded is not None else ()))
+        return any(candidate in network for candidate in candidates for network in self.networks)
+
+    def denies_host(self, host: str) -> bool:
+        if not self.hosts and not self.suffixes:
+            return False
+        name = _comparable_host(host)
+        return name in self.hosts or any(name.endswith(suffix) for suffix in self.suffixes)
+
+
+def _comparable_host(host: str) -> str:
+    try:
+        return normalise_host(host)
+    except InvalidHost:
+        # Not a host any rule could be written for; compared as typed, minus case and the root dot.
+        return host.lower().rstrip(".")
+
+
+class DenyList:
+    """``DenyRules`` that follow a settings file: re-read when its stat changes, looked at once a second."""
+
+    def __init__(
+        self,
+        rules: DenyRules,
+        reload: Callable[[], DenyRules] | None = None,
+        watch: Path | None = None,
+        *,
+        interval: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._rules = rules
+        self._reload = reload
+        self._watch = watch
+        self._interval = interval
+        self._clock = clock
+        self._next_look = clock() + interval
+        self._signature = _file_signature(watch) if watch is not None else None
+
+    @classmethod
+    def for_settings(cls, settings: Settings, *, clock: Callable[[], float] = time.monotonic) -> DenyList:
+        """The deny lists of ``settings``, re-read from the file they came from (if any) when it changes."""
+        rules = DenyRules.from_settings(settings)
+        path = settings.config_file
+        if path is None:
+            return cls(rules, clock=clock)
+
+        def reload() -> DenyRules:
+            return DenyRules.from_settings(load_settings(config_path=path))
+
+        return cls(rules, reload, path, clock=clock)
+
+    def current(self) -> DenyRules:
+        if self._reload is not None and self._clock() >= self._next_look:
+            self._look()
+        return self._rules
+
+    def _look(self) -> None:
+        self._next_look = self._clock() + self._interval
+        assert self._watch is not None and self._reload is not None  # noqa: S101 - set together
+        signature = _file_signature(self._watch)
+        if signature == self._signature:
+            return
+        self._signature = signature
+        try:
+            self._rules = self._reload()
+        except (OSError, ValueError) as exc:  # SettingsError is a ValueError
+            # The rules in force stay: an edit in progress must never lift a deny rule.
+            logger.warning("the settings file changed but does not read; deny lists unchanged: %s", exc)
+            return
+        logger.info(
+            "deny lists reloaded: %d networks, %d hosts",
+            len(self._rules.networks),
+            len(self._rules.hosts) + len(self._rules.suffixes),
+        )
+
+
+def _file_signature(path: Path) -> tuple[int, int, int] | None:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_mtime_ns, stat.st_size, stat.st_ino
+
+
+class NetGuard:
+    """Refuses non-public addresses, except those in ``trusted_networks`` (development and tests), and
+    whatever the operator's deny lists name (``deny``), trusted or not."""
+
+    def __init__(self, trusted_networks: Sequence[str] = (), deny: DenyList | DenyRules | None = None) -> None:
         self._trusted: tuple[IPNetwork, ...] = tuple(_parse_network(net) for net in trusted_networks)
+        self._deny = deny if isinstance(deny, DenyList) else DenyList(deny or DenyRules())
 
     @property
     def trusted_networks(self) -> tuple[IPNetwork, ...]:
         return self._trusted
 
+    @property
+    def deny_rules(self) -> DenyRules:
+        """The deny lists in force now."""
+        return self._deny.current()
+
+    def trusting(self, trusted_networks: Sequence[str]) -> NetGuard:
+        """A guard with the same (live) deny lists that trusts ``trusted_networks`` instead of ours."""
+        return NetGuard(trusted_networks, self._deny)
+
     def check(self, ip: IPAddress) -> None:
         """Raise ``BlockedAddress`` unless the gateway may connect to ``ip``."""
+        if self._deny.current().denies_address(ip):
+            logger.info("refused a connection to an address in deny_networks")
+            raise BlockedAddress(NO_PUBLIC_ADDRESS)
         if any(ip in network for network in self._trusted):
             return
         reason = classify(ip)
@@ -244,18 +398,33 @@ class NetGuard:
             logger.info("refused a connection to a non-public address (%s)", reason)
             raise BlockedAddress(NO_PUBLIC_ADDRESS)
 
+    def check_name(self, host: str) -> None:
+        """Raise ``BlockedAddress`` if ``deny_hosts`` names ``host`` (a DNS name). Same answer as any
+        refusal, so that nobody can read the deny list through the gateway."""
+        if self._deny.current().denies_host(host):
+            logger.info("refused a host name in deny_hosts")
+            raise BlockedAddress(NO_PUBLIC_ADDRESS)
+
     def check_host(self, host: str) -> None:
-        """Check a host that is an address literal in any form; DNS names pass (the resolver checks those)."""
+        """Check a host before connecting: an address literal in any form is checked as an address, a DNS
+        name against ``deny_hosts`` (its addresses are the resolver's to check)."""
         ip = host_address(host)
         if ip is not None:
             self.check(ip)
+        else:
+            self.check_name(host)
 
 
-def _parse_network(text: str) -> IPNetwork:
+def guard_for(settings: Settings) -> NetGuard:
+    """The gateway's guard: ``trusted_networks`` and the deny lists, which follow the settings file."""
+    return NetGuard(settings.trusted_networks, DenyList.for_settings(settings))
+
+
+def _parse_network(text: str, kind: str = "trusted network") -> IPNetwork:
     try:
         return ipaddress.ip_network(text, strict=True)
     except ValueError as exc:
-        raise ValueError(f"trusted network {text!r} is not a CIDR network") from exc
+        raise ValueError(f"{kind} {text!r} is not a CIDR network") from exc
 
 
 def _parse_resolved(host: str) -> IPAddress:
@@ -278,6 +447,8 @@ class GuardedResolver(AbstractResolver):
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
     ) -> list[ResolveResult]:
+        # Before any DNS query: a denied name is not even looked up.
+        self._guard.check_name(host)
         try:
             results = await self._inner.resolve(host, port, family)
         except OSError as exc:
@@ -310,17 +481,39 @@ def guarded_socket_factory(guard: NetGuard) -> SocketFactoryType:
     return create
 
 
+class _GuardedConnector(aiohttp.TCPConnector):
+    """A ``TCPConnector`` that checks every connection it hands out, pooled ones included: a keep-alive
+    connection was checked when it was opened, and the deny lists may have changed since."""
+
+    def __init__(self, guard: NetGuard, **options: Any) -> None:
+        super().__init__(resolver=GuardedResolver(guard), socket_factory=guarded_socket_factory(guard), **options)
+        self._guard = guard
+
+    async def connect(self, req: ClientRequest, traces: list[Trace], timeout: aiohttp.ClientTimeout) -> Connection:
+        connection = await super().connect(req, traces, timeout)
+        transport = connection.transport
+        peer = transport.get_extra_info("peername") if transport is not None else None
+        try:
+            # Before a byte of the request is written on it.
+            self._guard.check_name(req.url.raw_host or "")
+            if peer:
+                self._guard.check(_parse_resolved(str(peer[0])))
+        except BlockedAddress:
+            connection.close()  # never back into the pool
+            raise
+        return connection
+
+
 def guarded_connector(guard: NetGuard, **options: Any) -> aiohttp.TCPConnector:
     """A ``TCPConnector`` that can only reach addresses ``guard`` allows. Call inside a running loop.
 
     ``options`` go to ``TCPConnector`` (``limit``, ``ttl_dns_cache``, ...); ``resolver`` and
-    ``socket_factory`` are the guard's and cannot be replaced.
+    ``socket_factory`` are the guard's and cannot be replaced. Every connection it hands out, new or
+    from its keep-alive pool, is checked again against the guard as it is now.
     """
     if "resolver" in options or "socket_factory" in options:
         raise TypeError("a guarded connector's resolver and socket factory are fixed")
-    return aiohttp.TCPConnector(
-        resolver=GuardedResolver(guard), socket_factory=guarded_socket_factory(guard), **options
-    )
+    return _GuardedConnector(guard, **options)
 
 
 async def resolve_public(

@@ -8,6 +8,17 @@ an off-the-record profile whose cookies, storage, HTTP cache, service workers an
 in memory and are destroyed with it (see pool.py for the measurements behind this choice). One tab in
 the default context, never navigated, keeps the WebDriver session alive between contexts.
 
+A local browser's ChromeDriver and DevTools ports are chosen before it starts and recorded in the
+node-wide registry of capture machinery (machinery.py) until its processes are dead, so that no page,
+captured by this worker or another, can ever reach them through an egress proxy.
+
+Popups cannot hold a capture: ChromeDriver's default ``--disable-popup-blocking`` is removed, so
+Chromium's own popup blocker refuses every ``window.open``, ``target=_blank`` click and form that no user
+gesture started (a capture never makes one), and the capture tab's ``window.open`` returns ``null``
+(scripts.QUIET_DIALOGS). A popup shares its opener's renderer, so one that loops or opens a dialog would
+otherwise freeze the capture until it timed out and its browser was replaced as hung. Any tab that still
+appears in a capture's context is closed before the capture is taken (``close_other_tabs``).
+
 Every method except ``kill`` is blocking and must run on the browser's slot thread.
 """
 
@@ -31,6 +42,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 
 from gateway.capture import scripts
 from gateway.capture.cdp import CdpConnection, CdpError
+from gateway.capture.machinery import MachineryPorts, free_port
 from gateway.capture.procs import TAG_VARIABLE, kill_processes
 from gateway.errors import CaptureUnavailable
 from gateway.settings import CaptureSettings
@@ -77,6 +89,7 @@ _PREFS: Mapping[str, Any] = {
     "webrtc.ip_handling_policy": "disable_non_proxied_udp",
     "webrtc.multiple_routes_enabled": False,
     "webrtc.nonproxied_udp_enabled": False,
+    "profile.default_content_setting_values.popups": 2,
     "profile.default_content_setting_values.notifications": 2,
     "profile.default_content_setting_values.geolocation": 2,
     "credentials_enable_service": False,
@@ -112,7 +125,11 @@ def find_chromium() -> str | None:
 
 
 def chrome_options(
-    settings: CaptureSettings, browser_proxy_url: str, user_data_dir: Path | None, binary: str | None
+    settings: CaptureSettings,
+    browser_proxy_url: str,
+    user_data_dir: Path | None,
+    binary: str | None,
+    devtools_port: int | None = None,
 ) -> webdriver.ChromeOptions:
     options = webdriver.ChromeOptions()
     if binary:
@@ -124,11 +141,15 @@ def chrome_options(
     options.add_argument(f"--proxy-bypass-list={PROXY_BYPASS}")
     if user_data_dir is not None:
         options.add_argument(f"--user-data-dir={user_data_dir}")
+    if devtools_port is not None:
+        # Chosen by us and registered before the browser starts (ChromeDriver keeps a port it is given).
+        options.add_argument(f"--remote-debugging-port={devtools_port}")
     # The sandbox cannot start as root; anywhere else it stays on.
     if not settings.grid_url and os.geteuid() == 0:
         options.add_argument("--no-sandbox")
     options.add_experimental_option("prefs", dict(_PREFS))
-    options.add_experimental_option("excludeSwitches", ["enable-logging"])
+    # ChromeDriver turns Chromium's popup blocker off by default; it stays on (see the module docstring).
+    options.add_experimental_option("excludeSwitches", ["enable-logging", "disable-popup-blocking"])
     # Dialogs are disarmed in every capture tab (scripts.QUIET_DIALOGS); any that still opens, ChromeDriver
     # dismisses.
     options.set_capability("unhandledPromptBehavior", "dismiss")
@@ -146,6 +167,7 @@ class Browser:
         tag: str,
         service: Service | None,
         user_data_dir: Path | None,
+        machinery: MachineryPorts | None = None,
     ) -> None:
         self.driver = driver
         self.tag = tag
@@ -153,27 +175,52 @@ class Browser:
         self._proxy_url = proxy_url
         self._service = service
         self._user_data_dir = user_data_dir
+        self._machinery = machinery
         self._home = driver.current_window_handle
         self._context: str | None = None
+        self._tab: str | None = None
         self._kill_lock = threading.Lock()
         self._killed = False
         self.captures = 0
 
     @classmethod
-    def launch(cls, settings: CaptureSettings, proxy_url: str, browser_proxy_url: str, tag: str) -> Browser:
+    def launch(
+        cls,
+        settings: CaptureSettings,
+        proxy_url: str,
+        browser_proxy_url: str,
+        tag: str,
+        machinery: MachineryPorts | None = None,
+    ) -> Browser:
         """Start a browser with a fresh profile and open its first capture context. Captures go through
         ``proxy_url``, the browser's own traffic to ``browser_proxy_url``; ``tag`` marks its processes
-        (procs.py)."""
+        (procs.py) and names its entry in ``machinery`` (the process-wide registry if None)."""
+        machinery = machinery if machinery is not None else MachineryPorts()
         if settings.grid_url:
             driver = _remote_driver(settings, browser_proxy_url)
             service, user_data_dir = None, None
         else:
-            driver, service, user_data_dir = _local_driver(settings, browser_proxy_url, tag)
+            ports = {"chromedriver": free_port(), "devtools": free_port()}
+            machinery.register(tag, ports)
+            try:
+                driver, service, user_data_dir = _local_driver(settings, browser_proxy_url, tag, ports)
+            except BaseException:
+                machinery.unregister(tag)  # _local_driver left no process behind
+                raise
         try:
             cdp = CdpConnection.for_capabilities(driver.capabilities, timeout=settings.launch_timeout)
-            browser = cls(driver, cdp, proxy_url=proxy_url, tag=tag, service=service, user_data_dir=user_data_dir)
+            browser = cls(
+                driver,
+                cdp,
+                proxy_url=proxy_url,
+                tag=tag,
+                service=service,
+                user_data_dir=user_data_dir,
+                machinery=machinery,
+            )
         except (CdpError, WebDriverException) as exc:
             _discard(driver, service, user_data_dir, tag)
+            machinery.unregister(tag)
             raise CaptureUnavailable() from exc
         try:
             browser.open_context()
@@ -186,17 +233,6 @@ class Browser:
     def process_group(self) -> int | None:
         process = getattr(self._service, "process", None)
         return process.pid if process is not None else None
-
-    @property
-    def loopback_ports(self) -> tuple[int, ...]:
-        """ChromeDriver's and DevTools' ports on this machine, which no page may ever reach."""
-        if self._service is None:
-            return ()
-        ports = [self._service.port]
-        address = (self.driver.capabilities.get("goog:chromeOptions") or {}).get("debuggerAddress", "")
-        if isinstance(address, str) and address.rpartition(":")[2].isdigit():
-            ports.append(int(address.rpartition(":")[2]))
-        return tuple(ports)
 
     def page_cdp(self, method: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """A DevTools command for the page being captured (through ChromeDriver)."""
@@ -218,12 +254,28 @@ class Browser:
             self._context = context
             self._cdp.call("Browser.setDownloadBehavior", {"behavior": "deny", "browserContextId": context})
             target = self._cdp.call("Target.createTarget", {"url": "about:blank", "browserContextId": context})
+            self._tab = target["targetId"]
             self.driver.switch_to.window(target["targetId"])
             self.page_cdp("Page.addScriptToEvaluateOnNewDocument", {"source": scripts.QUIET_DIALOGS})
             # The usual viewport, set while nobody waits: the first override of a tab is the slow one.
             self.page_cdp("Emulation.setDeviceMetricsOverride", DEFAULT_METRICS)
         except (CdpError, WebDriverException, KeyError) as exc:
             raise BrowserGone("could not open a capture context") from exc
+
+    def close_other_tabs(self) -> int:
+        """Close every tab of the capture's context except the capture's own; return how many there were."""
+        closed = 0
+        for target in self._cdp.call("Target.getTargets").get("targetInfos", []):
+            if (
+                target.get("browserContextId") == self._context
+                and target.get("targetId") != self._tab
+                and target.get("type") == "page"
+            ):
+                self._cdp.call("Target.closeTarget", {"targetId": target["targetId"]})
+                closed += 1
+        if closed:
+            logger.info("closed %d tab(s) a captured page opened", closed)
+        return closed
 
     def reset(self) -> None:
         """Destroy the current context and everything in it, then open the next one."""
@@ -250,10 +302,15 @@ class Browser:
             self._killed = True
         # Processes first: closing the DevTools socket politely could wait on a frozen browser.
         _discard(self.driver, self._service, self._user_data_dir, self.tag)
+        # Only now that nothing listens on them any more do its ports leave the registry.
+        if self._machinery is not None:
+            self._machinery.unregister(self.tag)
         self._cdp.close()
 
 
-def _local_driver(settings: CaptureSettings, browser_proxy_url: str, tag: str) -> tuple[WebDriver, Service, Path]:
+def _local_driver(
+    settings: CaptureSettings, browser_proxy_url: str, tag: str, ports: dict[str, int]
+) -> tuple[WebDriver, Service, Path]:
     binary = settings.chromium_path or find_chromium()
     chromedriver = settings.chromedriver_path or shutil.which("chromedriver")
     if binary is None or chromedriver is None or not os.access(chromedriver, os.X_OK):
@@ -264,13 +321,14 @@ def _local_driver(settings: CaptureSettings, browser_proxy_url: str, tag: str) -
     environment.update({"HOME": str(user_data_dir), TAG_VARIABLE: tag})
     service = Service(
         executable_path=chromedriver,
+        port=ports["chromedriver"],
         env=environment,
         log_output=subprocess.DEVNULL,
         # Its own session, so that its pid is the process group of everything it starts.
         popen_kw={"start_new_session": True},
     )
     try:
-        options = chrome_options(settings, browser_proxy_url, user_data_dir, binary)
+        options = chrome_options(settings, browser_proxy_url, user_data_dir, binary, ports["devtools"])
         driver = webdriver.Chrome(service=service, options=options)
     except (WebDriverException, OSError) as exc:
         _discard(None, service, user_data_dir, tag)

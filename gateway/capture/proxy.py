@@ -18,23 +18,30 @@ time, account and search-engine preconnects, which no flag stops entirely); it r
 browser never talks to anyone by itself, and a request that somehow escaped its context's proxy
 setting fails closed.
 
-Loopback ports of the capture machinery itself (this proxy, ChromeDriver, DevTools) are refused even
-when a development setting trusts loopback, so a page can never drive its own browser.
+The capture machinery is refused on every address of this machine whatever the guard trusts: the ports
+of every worker's proxy, ChromeDriver and DevTools, and the gateway's own, as the node-wide registry
+(machinery.py) lists them, plus any given to ``protect_loopback_port``. Nothing a page does can drive a
+browser, this node's or another worker's, or make the gateway capture itself. The guard the gateway
+hands this proxy trusts ``[capture] trusted_networks`` (empty by default), never the gateway's own
+``trusted_networks``, so by default no page reaches a non-public address at all.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import ipaddress
 import logging
+import socket
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from gateway.capture.machinery import MachineryPorts
 from gateway.errors import BlockedAddress
-from gateway.netguard import NetGuard, resolve_public
+from gateway.netguard import IPAddress, NetGuard, resolve_public
 
 logger = logging.getLogger(__name__)
 
@@ -78,8 +85,12 @@ class EgressProxy:
         connect_timeout: float = 5.0,
         idle_timeout: float = 30.0,
         max_connections: int = 1024,
+        machinery: MachineryPorts | None = None,
+        name: str = "proxy",
     ) -> None:
         self._guard = guard
+        self._machinery = machinery if machinery is not None else MachineryPorts()
+        self._name = name
         self._host = host.strip("[]")
         self._port = port
         self._clients = tuple(ipaddress.ip_network(network) for network in clients)
@@ -95,14 +106,26 @@ class EgressProxy:
         self.background_refused = 0
 
     async def start(self) -> None:
-        captures = await asyncio.start_server(self._serve_capture, self._host, self._port, limit=MAX_HEAD_BYTES)
-        self._servers.append(captures)
-        self._port = captures.sockets[0].getsockname()[1]
-        browser = await asyncio.start_server(self._serve_browser, self._host, 0, limit=MAX_HEAD_BYTES)
-        self._servers.append(browser)
-        self._browser_port = browser.sockets[0].getsockname()[1]
-        self.protect_loopback_port(self._port)
-        self.protect_loopback_port(self._browser_port)
+        # Bound, registered, and only then listening: no page anywhere on the node can reach a listener
+        # that the registry does not list yet.
+        capture_socket, browser_socket = _bound_socket(self._host, self._port), _bound_socket(self._host, 0)
+        try:
+            self._port = capture_socket.getsockname()[1]
+            self._browser_port = browser_socket.getsockname()[1]
+            self.protect_loopback_port(self._port)
+            self.protect_loopback_port(self._browser_port)
+            self._machinery.register(self._name, {"proxy": self._port, "proxy-background": self._browser_port})
+            self._servers.append(
+                await asyncio.start_server(self._serve_capture, sock=capture_socket, limit=MAX_HEAD_BYTES)
+            )
+            self._servers.append(
+                await asyncio.start_server(self._serve_browser, sock=browser_socket, limit=MAX_HEAD_BYTES)
+            )
+        except BaseException:
+            capture_socket.close()
+            browser_socket.close()
+            await self.aclose()
+            raise
 
     @property
     def port(self) -> int:
@@ -117,7 +140,14 @@ class EgressProxy:
         return _url(public_host or self._host, self._browser_port)
 
     def protect_loopback_port(self, port: int) -> None:
+        """Refuse ``port`` on this machine's addresses too (besides what the registry lists)."""
         self._protected_ports.add(port)
+
+    def is_machinery(self, address: IPAddress, port: int) -> bool:
+        """Whether ``address:port`` is capture machinery: a registered port on an address of this machine."""
+        if not _on_this_machine(address):
+            return False
+        return port in self._protected_ports or port in self._machinery.ports()
 
     async def aclose(self) -> None:
         for server in self._servers:
@@ -129,6 +159,7 @@ class EgressProxy:
         for server in self._servers:
             await server.wait_closed()
         self._servers.clear()
+        self._machinery.unregister(self._name)
 
     async def _serve_capture(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await self._serve(reader, writer, self._handle)
@@ -211,7 +242,7 @@ class EgressProxy:
             # Also a name that does not resolve: a page must not learn which internal names exist either.
             raise _Refused(_FORBIDDEN, "no public address") from exc
         for address in addresses:
-            if ipaddress.ip_address(address).is_loopback and port in self._protected_ports:
+            if self.is_machinery(ipaddress.ip_address(address), port):
                 raise _Refused(_FORBIDDEN, "capture machinery port")
         for address in addresses:
             try:
@@ -245,6 +276,36 @@ class EgressProxy:
             client.write(b"\r\n".join([status_line, *kept, b"Connection: close", b"", b""]))
             break
         await self._pipe(upstream, client)
+
+
+def _bound_socket(host: str, port: int) -> socket.socket:
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[
+        0
+    ]
+    listener = socket.socket(family, kind, proto)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(address)
+    except BaseException:
+        listener.close()
+        raise
+    return listener
+
+
+def _on_this_machine(address: IPAddress) -> bool:
+    """Loopback, unspecified (which reaches this machine), or an address of one of its interfaces."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    if address.is_loopback or address.is_unspecified:
+        return True
+    # Binding succeeds exactly for this machine's own addresses: no interface list to keep up to date.
+    family = socket.AF_INET6 if isinstance(address, ipaddress.IPv6Address) else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((str(address), 0))
+        except OSError as exc:
+            return exc.errno != errno.EADDRNOTAVAIL  # any other failure: assume ours, refuse
+    return True
 
 
 def _url(host: str, port: int) -> str:

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 # Installed before any page script in each capture's tab: dialogs would block the page (and
 # ChromeDriver's own dismissal fails when a page opens several in a row), printing would open a dialog,
-# and a beforeunload prompt would hold up disposing of the context.
+# a beforeunload prompt would hold up disposing of the context, and a window the page opens would share
+# its renderer (browser.py: the popup blocker refuses them too; this answers as a blocked popup does).
 QUIET_DIALOGS = """
 (() => {
-  const replacements = {alert: () => undefined, confirm: () => false, prompt: () => null, print: () => undefined};
+  const replacements = {
+    alert: () => undefined, confirm: () => false, prompt: () => null, print: () => undefined, open: () => null,
+  };
   for (const [name, replacement] of Object.entries(replacements)) {
     Object.defineProperty(window, name, {value: replacement, writable: false, configurable: false});
   }
@@ -26,8 +29,6 @@ return arguments[0].filter((selector) => {
 """
 
 FOUND = "return document.querySelector(arguments[0]) !== null;"
-
-NAVIGATION_FAILED = "return location.href.startsWith('chrome-error:');"
 
 HIDE = """
 const sheet = new CSSStyleSheet();

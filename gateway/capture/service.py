@@ -1,6 +1,8 @@
 """``CaptureService``: the one object the gateway holds for captures.
 
-    service = CaptureService(settings.capture, NetGuard(settings.trusted_networks))
+    guard = guard_for(settings).trusting(settings.capture.trusted_networks)    # never the gateway's trust
+    machinery = MachineryPorts(settings.data_path / "run" / "capture-ports")   # shared by the node's workers
+    service = CaptureService(settings.capture, guard, machinery=machinery, gateway_ports=(settings.port,))
     await service.start()                      # egress proxy + warm browsers
     png = await service.capture("https://example.com/", parse_capture_options(pairs))
     pdf = await service.capture("https://example.com/", CaptureOptions(), pdf=True)
@@ -11,31 +13,47 @@
 ``OriginError`` (the page could not be loaded), ``Overloaded`` (queue full or no browser free in time, with
 Retry-After), ``Timeout``, ``CaptureUnavailable``. Whether the workspace may capture the host at all
 (allowed capture domains) is the caller's decision, made before calling.
+
+``guard`` decides what the pages may reach; give it ``[capture] trusted_networks``, never the gateway's own
+(see gateway/sources/capture.py). Whatever it trusts, the capture machinery of the node (``machinery``:
+every service's proxy, ChromeDriver and DevTools ports, and ``gateway_ports``) is refused (machinery.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import uuid
+from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 from gateway.capture.browser import Browser
+from gateway.capture.machinery import MachineryPorts
 from gateway.capture.options import CaptureOptions, validate_target
 from gateway.capture.pool import BrowserPool
 from gateway.capture.procs import find_processes
 from gateway.capture.proxy import EgressProxy
 from gateway.capture.shoot import capture_page
-from gateway.errors import CaptureUnavailable, OriginError, ValidationError
-from gateway.netguard import NetGuard, resolve_public
+from gateway.errors import BlockedAddress, CaptureUnavailable, OriginError, ValidationError
+from gateway.netguard import NO_PUBLIC_ADDRESS, NetGuard, resolve_public
 from gateway.settings import CaptureSettings
 
 
 class CaptureService:
-    def __init__(self, settings: CaptureSettings, guard: NetGuard) -> None:
+    def __init__(
+        self,
+        settings: CaptureSettings,
+        guard: NetGuard,
+        *,
+        machinery: MachineryPorts | None = None,
+        gateway_ports: Sequence[int] = (),
+    ) -> None:
         self.settings = settings
         self._guard = guard
         # Marks every process of this service's browsers, so that aclose() can find them all (procs.py).
         self._tag = f"imgate-{uuid.uuid4().hex[:16]}"
+        self._machinery = machinery if machinery is not None else MachineryPorts()
+        self._gateway_ports = {f"gateway-{index}": port for index, port in enumerate(gateway_ports)}
         self._proxy = EgressProxy(
             guard,
             host=settings.proxy_listen_host,
@@ -43,27 +61,34 @@ class CaptureService:
             clients=settings.proxy_clients,
             connect_timeout=settings.proxy_connect_timeout,
             idle_timeout=settings.proxy_idle_timeout,
+            machinery=self._machinery,
+            name=f"{self._tag}.proxy",
         )
         self._pool: BrowserPool | None = None
 
     async def start(self) -> None:
-        await self._proxy.start()
-        settings, proxy = self.settings, self._proxy
+        if self._gateway_ports:
+            self._machinery.register(f"{self._tag}.gateway", self._gateway_ports)
+        try:
+            await self._proxy.start()
+        except BaseException:
+            self._machinery.unregister(f"{self._tag}.gateway")
+            raise
+        settings, proxy, machinery = self.settings, self._proxy, self._machinery
         # The browsers may run elsewhere (a Selenium Grid node): they get the address they reach us at.
         proxy_url = proxy.url(settings.proxy_host_for_browsers)
         browser_proxy_url = proxy.browser_url(settings.proxy_host_for_browsers)
 
         def launch(tag: str) -> Browser:
-            browser = Browser.launch(settings, proxy_url, browser_proxy_url, tag)
-            for port in browser.loopback_ports:
-                proxy.protect_loopback_port(port)  # a set.add, atomic under the GIL; read on the loop
-            return browser
+            # The browser registers its ports in ``machinery`` before it starts (browser.py).
+            return Browser.launch(settings, proxy_url, browser_proxy_url, tag, machinery)
 
         pool = BrowserPool(settings, launch, self._tag)
         try:
             await pool.start()
         except BaseException:
             await self._proxy.aclose()
+            self._machinery.unregister(f"{self._tag}.gateway")
             raise
         self._pool = pool
 
@@ -84,6 +109,7 @@ class CaptureService:
         if pool is not None:
             await pool.aclose()
         await self._proxy.aclose()
+        self._machinery.unregister(f"{self._tag}.gateway")
 
     @property
     def egress_refusals(self) -> int:
@@ -116,11 +142,13 @@ class CaptureService:
         parts = urlsplit(target)
         port = parts.port or (443 if parts.scheme == "https" else 80)
         try:
-            await asyncio.wait_for(
+            addresses = await asyncio.wait_for(
                 resolve_public(parts.hostname or "", port, self._guard), self.settings.proxy_connect_timeout
             )
         except TimeoutError:
             raise OriginError("the page's host name did not resolve in time") from None
+        if any(self._proxy.is_machinery(ipaddress.ip_address(address), port) for address in addresses):
+            raise BlockedAddress(NO_PUBLIC_ADDRESS)
 
 
 def _check_pdf_options(opts: CaptureOptions, pdf: bool) -> None:

@@ -3,8 +3,16 @@
 Order: emulate (viewport, scale, colour scheme) before navigating, so the page lays out once as it will
 be captured; navigate; check the selectors with the browser's own CSS parser; wait; hide; for ``full``
 and ``el`` scroll through the page for lazy content, then grow the viewport to the page height (capped)
-so that what is measured is laid out exactly as what is captured; delay; then freeze page script,
-measure, capture, and measure again: redaction covers both measurements, in the pixels.
+so that what is measured is laid out exactly as what is captured; delay; close any tab the page opened;
+then freeze page script, measure, capture, and measure again: redaction covers both measurements, in the
+pixels.
+
+A capture is only ever of the page: if the document in the tab is a browser error page (the egress proxy
+refused the page, or a navigation the page started by itself, or the network failed), or the document
+changed while it was being captured, the capture is ``OriginError`` (502, never cached), never a picture
+of Chromium's "Access to ... was denied". The check asks DevTools for the main frame (its URL, the URL
+it could not reach, its loader), which page script cannot fake, right after loading and around the
+screenshot or print.
 
 Blocking; runs on the browser's slot thread. ``deadline`` is a ``time.monotonic()`` value.
 """
@@ -63,9 +71,18 @@ def _capture(
         height = _lay_out_whole_page(browser, opts, scale, deadline, settings)
     if opts.delay:
         _sleep(opts.delay / 1000, deadline)
+    browser.close_other_tabs()
     if pdf:
-        return _print(browser)
-    return _screenshot(browser, opts, height, scale)
+        document = _document(browser)
+        data = _print(browser)
+    else:
+        # From here on the page's own script cannot move, restyle, restore or navigate anything.
+        browser.page_cdp("Emulation.setScriptExecutionDisabled", {"value": True})
+        document = _document(browser)
+        data = _screenshot(browser, opts, height, scale)
+    if _document(browser) != document:
+        raise OriginError("the page navigated away while it was being captured")
+    return data
 
 
 def _remaining(deadline: float) -> float:
@@ -101,12 +118,15 @@ def _navigate(browser: Browser, url: str, deadline: float) -> None:
         raise Timeout("the page did not finish loading in time") from exc
     # A network error (refused by the egress proxy, no such host, TLS failure) shows Chromium's own error
     # page; never hand that out as if it were the page.
-    try:
-        failed = driver.execute_script(scripts.NAVIGATION_FAILED)
-    except JavascriptException:
-        failed = False  # already navigating on by itself (a script redirect): not an error page
-    if failed:
+    _document(browser)
+
+
+def _document(browser: Browser) -> str:
+    """The loader id of the tab's current document; ``OriginError`` if it is a browser error page."""
+    frame: dict[str, Any] = browser.page_cdp("Page.getFrameTree")["frameTree"]["frame"]
+    if frame.get("unreachableUrl") or str(frame.get("url", "")).startswith("chrome-error:"):
         raise OriginError("the page could not be loaded")
+    return str(frame.get("loaderId", ""))
 
 
 def _check_selectors(browser: Browser, opts: CaptureOptions) -> None:
@@ -156,9 +176,8 @@ def _print(browser: Browser) -> bytes:
 
 
 def _screenshot(browser: Browser, opts: CaptureOptions, height: int, scale: float) -> bytes:
+    """The PNG, with page script already frozen (``_capture``)."""
     driver = browser.driver
-    # From here on the page's own script cannot move, restyle or restore anything we measure.
-    browser.page_cdp("Emulation.setScriptExecutionDisabled", {"value": True})
     if opts.el is not None:
         region = _element_region(browser, opts.el, height)
     elif opts.full:

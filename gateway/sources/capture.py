@@ -2,14 +2,22 @@
 
 The browsers start on the first capture a worker process serves, not at boot: a gateway that never
 captures never runs Chromium, and each Granian worker owns only its own small pool.
+
+What the pages may reach is decided here, once: the gateway's guard (its deny lists, live) trusting
+``[capture] trusted_networks`` instead of the gateway's ``trusted_networks``, so trusting loopback for
+origins in development never lets a page at loopback too. The workers register their capture machinery
+in one registry under the data folder, so each worker's egress proxy refuses every worker's ChromeDriver,
+DevTools and proxy ports and the gateway's own port (gateway/capture/machinery.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 
 from gateway.capture import CaptureOptions, CaptureService
+from gateway.capture.machinery import MachineryPorts
 from gateway.errors import CaptureUnavailable, GatewayError
 from gateway.netguard import NetGuard
 from gateway.settings import Settings
@@ -18,11 +26,16 @@ from gateway.sources.base import Original
 log = logging.getLogger("imgate.capture")
 
 
+MACHINERY_DIRECTORY = Path("run") / "capture-ports"
+
+
 class CaptureSource:
     def __init__(self, settings: Settings, guard: NetGuard) -> None:
         self.enabled = settings.capture.enabled
         self.settings = settings.capture
-        self._guard = guard
+        self._guard = guard.trusting(settings.capture.trusted_networks)
+        self._machinery = MachineryPorts(settings.data_path / MACHINERY_DIRECTORY)
+        self._gateway_ports = (settings.port,)
         self._service: CaptureService | None = None
         self._lock = asyncio.Lock()
 
@@ -32,7 +45,9 @@ class CaptureSource:
         if self._service is None:
             async with self._lock:
                 if self._service is None:
-                    service = CaptureService(self.settings, self._guard)
+                    service = CaptureService(
+                        self.settings, self._guard, machinery=self._machinery, gateway_ports=self._gateway_ports
+                    )
                     try:
                         await service.start()
                     except GatewayError:

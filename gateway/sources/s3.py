@@ -236,7 +236,7 @@ class LazyS3Client:
     Opening a client builds a credential resolver, an endpoint resolver and a connection pool:
     far too slow per request, so it happens once, under a lock so concurrent first requests share it.
     With a ``guard``, every connection goes through ``GuardedResolver`` and an IP-literal endpoint
-    (which aiohttp connects to without resolving) is checked before the client exists.
+    (which aiohttp connects to without resolving) is checked before every request.
     """
 
     def __init__(
@@ -268,6 +268,9 @@ class LazyS3Client:
         self._client: Any = None
 
     async def get(self) -> Any:
+        # On every request, not only when the client opens: botocore connects to an IP-literal endpoint
+        # without asking the resolver, and the deny lists may have changed since.
+        self._check_endpoint()
         if self._client is not None:
             return self._client
         async with self._lock:
@@ -275,11 +278,13 @@ class LazyS3Client:
                 self._client = await self._open()
         return self._client
 
+    def _check_endpoint(self) -> None:
+        if self._guard is not None and self._settings.endpoint_url is not None:
+            self._guard.check_host(urlsplit(self._settings.endpoint_url).hostname or "")
+
     async def _open(self) -> Any:
         resolver = self._resolver
         if self._guard is not None:
-            if self._settings.endpoint_url is not None:
-                self._guard.check_host(urlsplit(self._settings.endpoint_url).hostname or "")
             # Built here, inside the running loop, because aiohttp's resolvers bind to it.
             resolver = GuardedResolver(self._guard, resolver)
         config = AioConfig(connector_args={"resolver": resolver} if resolver else None, **self._options)

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import ipaddress
+import logging
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -13,13 +15,17 @@ from hypothesis import strategies as st
 from gateway.errors import BlockedAddress
 from gateway.netguard import (
     NO_PUBLIC_ADDRESS,
+    DenyList,
+    DenyRules,
     GuardedResolver,
     NetGuard,
     classify,
+    guard_for,
     guarded_connector,
     host_address,
     resolve_public,
 )
+from gateway.settings import Settings, SettingsError, load_settings
 from tests.support.origin_server import OriginServer
 
 V4 = ipaddress.IPv4Address
@@ -390,3 +396,180 @@ async def test_resolve_public_checks_every_answer_of_its_resolver() -> None:
     assert addresses == ["2606:4700::1111", "8.8.8.8"]
     with pytest.raises(BlockedAddress):
         await resolve_public("ok.example", 443, NetGuard(), resolver=answers)
+
+
+# -- the operator's deny lists -------------------------------------------------------------------
+
+DENY = DenyRules.parse(
+    networks=["8.8.8.0/24", "2606:4700::/32", "127.0.0.1/32"],
+    hosts=["metadata.google.internal", "*.corp.example", "*.internal"],
+)
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "8.8.8.8",  # public, and denied
+        "::ffff:8.8.8.8",  # the same address in every IPv6 wrapper that carries it
+        "64:ff9b::808:808",
+        "2002:808:808::1",
+        "2606:4700::1111",
+        "127.0.0.1",  # trusted below, and denied all the same: deny beats trust
+    ],
+)
+def test_deny_networks_refuse_public_and_trusted_addresses(address: str) -> None:
+    guard = NetGuard(["127.0.0.1/32"], DENY)
+    with pytest.raises(BlockedAddress) as caught:
+        guard.check(ipaddress.ip_address(address))
+    assert caught.value.message == NO_PUBLIC_ADDRESS  # the same answer: the deny list cannot be probed
+
+
+def test_deny_networks_leave_the_rest_alone() -> None:
+    guard = NetGuard(["127.0.0.0/8"], DENY)
+    guard.check(V4("8.8.4.4"))
+    guard.check(V4("127.0.0.2"))
+    guard.check(V6("2606:4800::1"))
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "metadata.google.internal",
+        "METADATA.google.internal.",  # case and the root dot do not matter
+        "a.corp.example",
+        "deep.a.corp.example",
+        "anything.internal",
+    ],
+)
+def test_deny_hosts_refuse_exact_names_and_subdomains(host: str) -> None:
+    guard = NetGuard(deny=DENY)
+    with pytest.raises(BlockedAddress):
+        guard.check_name(host)
+    with pytest.raises(BlockedAddress):
+        guard.check_host(host)
+
+
+@pytest.mark.parametrize("host", ["corp.example", "notcorp.example", "google.internal.example", "internal"])
+def test_deny_host_patterns_cover_subdomains_only(host: str) -> None:
+    # "*.corp.example" is every subdomain and never corp.example itself, as in the allowlists.
+    NetGuard(deny=DENY).check_host(host)
+
+
+@pytest.mark.anyio
+async def test_a_denied_name_is_refused_before_any_dns_query() -> None:
+    asked: list[str] = []
+
+    class Recording(AnswersResolver):
+        async def resolve(
+            self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+        ) -> list[ResolveResult]:
+            asked.append(host)
+            return await super().resolve(host, port, family)
+
+    guard = NetGuard(deny=DENY)
+    with pytest.raises(BlockedAddress):
+        await GuardedResolver(guard, Recording(["8.8.4.4"])).resolve("x.corp.example", 443)
+    with pytest.raises(BlockedAddress):
+        await resolve_public("metadata.google.internal", 80, guard, resolver=Recording(["8.8.4.4"]))
+    assert asked == []
+    # A public name that is not denied resolves; one that resolves into a denied network does not.
+    assert await resolve_public("ok.example", 80, guard, resolver=Recording(["8.8.4.4"])) == ["8.8.4.4"]
+    with pytest.raises(BlockedAddress):
+        await resolve_public("cdn.example", 80, guard, resolver=Recording(["8.8.8.8"]))
+
+
+@pytest.mark.anyio
+@pytest.mark.integration
+async def test_the_connector_refuses_a_denied_address_inside_a_trusted_network(origin: OriginServer) -> None:
+    guard = NetGuard(["127.0.0.0/8"], DenyRules.parse(networks=["127.0.0.1/32"]))
+    async with aiohttp.ClientSession(connector=guarded_connector(guard)) as session:
+        with pytest.raises(BlockedAddress):
+            async with session.get(origin.url("/secret")):
+                pass
+    assert origin.requests == []
+
+
+def test_trusting_other_networks_keeps_the_deny_lists() -> None:
+    gateway = NetGuard(["10.0.0.0/8"], DENY)
+    pages = gateway.trusting([])
+    assert pages.trusted_networks == ()
+    with pytest.raises(BlockedAddress):
+        pages.check(V4("10.0.0.1"))  # the gateway's trust is not the pages'
+    with pytest.raises(BlockedAddress):
+        pages.check_name("metadata.google.internal")
+    assert pages.deny_rules is gateway.deny_rules
+
+
+def test_bad_deny_entries_are_refused_by_name() -> None:
+    with pytest.raises(ValueError, match="deny network 'ten'"):
+        DenyRules.parse(networks=["ten"])
+    with pytest.raises(SettingsError, match="deny_networks"):
+        DenyRules.parse(hosts=["169.254.169.254"])
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def write_deny(path: Path, networks: list[str], hosts: list[str], extra: str = "") -> None:
+    quoted = ", ".join(f'"{item}"' for item in networks), ", ".join(f'"{item}"' for item in hosts)
+    path.write_text(f"deny_networks = [{quoted[0]}]\ndeny_hosts = [{quoted[1]}]\n{extra}")
+
+
+def test_a_changed_settings_file_is_picked_up_without_a_restart(tmp_path: Path) -> None:
+    config = tmp_path / "gateway.toml"
+    write_deny(config, [], [])
+    settings = load_settings(config_path=config, environ={})
+    clock = Clock()
+    guard = NetGuard(settings.trusted_networks, DenyList.for_settings(settings, clock=clock))
+    guard.check(V4("8.8.8.8"))
+    write_deny(config, ["8.8.8.0/24"], ["*.corp.example"])
+    clock.now += 0.5
+    guard.check(V4("8.8.8.8"))  # looked at once a second at most: not yet
+    clock.now += 0.6
+    with pytest.raises(BlockedAddress):
+        guard.check(V4("8.8.8.8"))
+    with pytest.raises(BlockedAddress):
+        guard.check_host("db.corp.example")
+    write_deny(config, [], [])
+    clock.now += 1.1
+    guard.check(V4("8.8.8.8"))
+    guard.check_host("db.corp.example")
+
+
+def test_a_settings_file_that_does_not_read_keeps_the_rules_in_force(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = tmp_path / "gateway.toml"
+    write_deny(config, ["8.8.8.0/24"], [])
+    settings = load_settings(config_path=config, environ={})
+    clock = Clock()
+    guard = NetGuard((), DenyList.for_settings(settings, clock=clock))
+    for broken in ("deny_networks = [\n", 'deny_networks = ["eight"]\n', "prot = 1\n"):
+        config.write_text(broken)
+        clock.now += 1.1
+        with caplog.at_level(logging.WARNING, logger="gateway.netguard"):
+            with pytest.raises(BlockedAddress):
+                guard.check(V4("8.8.8.8"))  # an edit in progress never lifts a deny rule
+    assert sum("deny lists unchanged" in record.getMessage() for record in caplog.records) == 3
+    config.unlink()
+    clock.now += 1.1
+    with pytest.raises(BlockedAddress):
+        guard.check(V4("8.8.8.8"))
+
+
+def test_the_gateway_guard_follows_its_settings(tmp_path: Path) -> None:
+    # Settings built in code have no file to follow; settings read from one do.
+    assert guard_for(Settings(deny_networks=("8.8.8.0/24",))).deny_rules.networks == (
+        ipaddress.ip_network("8.8.8.0/24"),
+    )
+    config = tmp_path / "gateway.toml"
+    write_deny(config, [], ["metadata.google.internal"], extra='trusted_networks = ["127.0.0.1/32"]\n')
+    guard = guard_for(load_settings(config_path=config, environ={}))
+    guard.check(V4("127.0.0.1"))
+    with pytest.raises(BlockedAddress):
+        guard.check_host("metadata.google.internal")

@@ -4,12 +4,16 @@ inside the page. One service (one browser, so consecutive captures share it) ser
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator
+from urllib.parse import quote
 
 import pytest
 import pyvips
 
 from gateway.capture import CaptureOptions, CaptureService, CaptureSettings, parse_capture_options
+from gateway.capture.browser import Browser
+from gateway.capture.machinery import MachineryPorts
 from gateway.errors import BlockedAddress, OriginError, ValidationError
 from gateway.netguard import NetGuard
 from tests.gateway.capture.conftest import require_browser, tagged_live_processes
@@ -18,12 +22,13 @@ from tests.gateway.capture.testsite import Canary, TestSite, eventually
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.anyio]
 
 FULL_HEIGHT_CAP = 4000
+CAPTURE_TIMEOUT = 20
 
 
 @pytest.fixture(scope="module")
 async def service(site: TestSite) -> AsyncIterator[CaptureService]:
     require_browser()
-    settings = CaptureSettings(pool_size=1, max_concurrency=1, timeout=20, max_full_height=FULL_HEIGHT_CAP)
+    settings = CaptureSettings(pool_size=1, max_concurrency=1, timeout=CAPTURE_TIMEOUT, max_full_height=FULL_HEIGHT_CAP)
     capture = CaptureService(settings, NetGuard(["127.0.0.1/32"]))
     await capture.start()
     yield capture
@@ -191,3 +196,67 @@ async def test_captures_leave_no_processes_behind(service: CaptureService, site:
         await shoot(service, site.url("/tall.html"))
     # Each capture's renderer goes with its context; allow them a moment to exit.
     assert await eventually(lambda: len(tagged_live_processes(service.process_tag)) <= baseline)
+
+
+@pytest.mark.parametrize(
+    "blocked",
+    ["http://{canary}/", "http://169.254.169.254/latest/meta-data/", "https://10.0.0.1/", "http://no-such.invalid/"],
+)
+async def test_a_page_that_navigates_itself_to_a_blocked_host_is_not_a_capture(
+    service: CaptureService, site: TestSite, canary: Canary, blocked: str
+) -> None:
+    # It loads fine, then sends itself away; the proxy refuses, Chromium shows "Access to ... was denied",
+    # and that error page must never be handed out as the page.
+    target = quote(blocked.format(canary=canary.address), safe="")
+    with pytest.raises(OriginError):
+        await shoot(service, site.url(f"/leave.html?after=100&to={target}"), delay="1500")
+    assert canary.hits == 0
+    # The same page, sent somewhere allowed, is captured where it lands.
+    landed = await shoot(service, site.url("/leave.html?after=100&to=/dark.html"), delay="1500", dark="1")
+    assert rgb(landed, 5, 5) == (0, 0, 0)
+
+
+@pytest.mark.parametrize("opened", ["/popup-alert.html", "/never", "/popup.html"])
+async def test_a_page_that_opens_windows_is_captured_in_normal_time(
+    service: CaptureService, site: TestSite, opened: str
+) -> None:
+    # A popup shares its opener's renderer: one that loops or opens a dialog would freeze the capture until
+    # it timed out and the browser was killed as hung. None opens, so none can.
+    replaced, hits = service.browsers_replaced, site.hits[opened]
+    started = time.monotonic()
+    image = await shoot(service, site.url(f"/popup.html?to={opened}"))
+    assert time.monotonic() - started < CAPTURE_TIMEOUT / 2
+    assert rgb(image, 5, 5) == (0, 255, 0)
+    assert site.hits[opened] - hits == (1 if opened == "/popup.html" else 0)  # the page itself, no window
+    assert service.browsers_replaced == replaced
+
+
+async def test_a_tab_that_appears_in_a_capture_is_closed(service: CaptureService) -> None:
+    # Defence behind the popup blocker: whatever tab shows up in the capture's context is closed before the
+    # picture is taken (and the context goes with the capture anyway).
+    def open_and_close(browser: Browser, deadline: float) -> tuple[int, int]:
+        context = browser._context
+        for _ in range(2):
+            browser._cdp.call("Target.createTarget", {"url": "about:blank", "browserContextId": context})
+        closed = browser.close_other_tabs()
+
+        def left() -> int:
+            targets = browser._cdp.call("Target.getTargets")["targetInfos"]
+            return sum(target.get("browserContextId") == context and target.get("type") == "page" for target in targets)
+
+        # Closing is asynchronous in Chromium: the tabs go a moment after the call returns.
+        while left() > 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return closed, left()
+
+    assert service._pool is not None
+    assert await service._pool.run(open_and_close) == (2, 1)
+
+
+async def test_a_capture_of_the_machinery_itself_is_refused(service: CaptureService) -> None:
+    # The browser's own ChromeDriver and DevTools, by the page URL itself, on a loopback the service trusts.
+    ports = [port for entry in MachineryPorts().entries().values() for port in entry.values()]
+    assert len(ports) >= 4  # the proxy's two listeners, ChromeDriver, DevTools
+    for port in ports:
+        with pytest.raises(BlockedAddress):
+            await shoot(service, f"http://127.0.0.1:{port}/status")

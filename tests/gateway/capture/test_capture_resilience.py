@@ -23,6 +23,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.anyio]
 
 PNG = b"\x89PNG\r\n\x1a\n"
 SMALL = CaptureSettings(pool_size=1, max_concurrency=1, timeout=3)
+# Long enough for a replacement browser to start on a busy machine (the next capture waits for it).
+REPLACING = CaptureSettings(pool_size=1, max_concurrency=1, timeout=8)
 
 
 @asynccontextmanager
@@ -101,7 +103,7 @@ async def test_a_cancelled_capture_gives_its_browser_back(site: TestSite) -> Non
 
 
 async def test_a_hung_browser_is_killed_and_replaced(site: TestSite) -> None:
-    async with running(SMALL) as service:
+    async with running(REPLACING) as service:
         (chromedriver,) = processes_named(service, "chromedriver")
         (browser,) = [pid for pid in processes_named(service, "chromium") if parent_of(pid) == chromedriver]
         os.kill(browser, signal.SIGSTOP)  # frozen: ChromeDriver waits for it forever
@@ -113,7 +115,7 @@ async def test_a_hung_browser_is_killed_and_replaced(site: TestSite) -> None:
 
 
 async def test_a_killed_chromedriver_is_replaced_without_failing_captures(site: TestSite) -> None:
-    async with running(SMALL) as service:
+    async with running(REPLACING) as service:
         assert (await service.capture(site.url("/simple.html"), CaptureOptions())).startswith(PNG)
         (chromedriver,) = processes_named(service, "chromedriver")
         os.kill(chromedriver, signal.SIGKILL)

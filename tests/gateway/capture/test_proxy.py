@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
+import socket
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
+from gateway.capture.machinery import MachineryPorts
 from gateway.capture.proxy import EgressProxy
-from gateway.netguard import NetGuard
+from gateway.netguard import DenyRules, NetGuard
 from tests.gateway.capture.testsite import Canary, TestSite
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
@@ -159,3 +163,87 @@ async def test_a_name_that_does_not_resolve_is_refused_like_an_internal_one() ->
         await egress.aclose()
     assert answers == [b"HTTP/1.1 403 Forbidden"] * 4
     assert egress.refused == 4 and egress.forwarded == 0
+
+
+def own_addresses() -> list[str]:
+    """Loopback, the unspecified address, and this machine's address on its default route (if it has one)."""
+    addresses = ["127.0.0.1", "0.0.0.0"]
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))  # no packet is sent: this only picks the outgoing address
+            addresses.append(probe.getsockname()[0])
+        except OSError:
+            pass
+    return addresses
+
+
+async def test_refuses_every_registered_port_of_the_node_on_every_address_of_this_machine(tmp_path: Path) -> None:
+    # The canary stands for another worker's ChromeDriver: listening on every address of this machine, on a
+    # network the proxy trusts, known to this proxy only through the node's registry.
+    canary = Canary("0.0.0.0")
+    registry = MachineryPorts(tmp_path)
+    egress = EgressProxy(NetGuard(["0.0.0.0/0"]), machinery=MachineryPorts(tmp_path), connect_timeout=2.0)
+    await egress.start()
+    try:
+        reachable = await exchange(egress.port, f"CONNECT 127.0.0.1:{canary.port} HTTP/1.1\r\n\r\n".encode())
+        assert status(reachable) == 200 and canary.hits == 1  # what the registry is for: it was reachable
+        registry.register("another-worker.1", {"chromedriver": canary.port})
+        for address in own_addresses():
+            target = f"{address}:{canary.port}"
+            connect = await exchange(egress.port, f"CONNECT {target} HTTP/1.1\r\n\r\n".encode())
+            forward = await exchange(egress.port, f"GET http://{target}/status HTTP/1.1\r\n\r\n".encode())
+            assert (status(connect), status(forward)) == (403, 403), address
+        assert egress.refused == 2 * len(own_addresses())
+        assert canary.hits == 1
+    finally:
+        registry.unregister("another-worker.1")
+        await egress.aclose()
+        canary.close()
+
+
+async def test_a_port_registered_on_another_machine_s_address_is_not_refused(tmp_path: Path, site: TestSite) -> None:
+    # The registry is about this machine: the same port number elsewhere is an ordinary (checked) target.
+    registry = MachineryPorts(tmp_path)
+    egress = EgressProxy(NetGuard(["127.0.0.1/32"]), machinery=registry)
+    await egress.start()
+    try:
+        assert not egress.is_machinery(ipaddress.ip_address("8.8.8.8"), egress.port)
+        assert egress.is_machinery(ipaddress.ip_address("127.0.0.1"), egress.port)
+        host = site.origin.removeprefix("http://")
+        assert (
+            status(
+                await exchange(egress.port, f"GET {site.origin}/simple.html HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+            )
+            == 200
+        )
+    finally:
+        await egress.aclose()
+
+
+async def test_its_own_ports_are_registered_while_it_runs(tmp_path: Path) -> None:
+    registry = MachineryPorts(tmp_path)
+    egress = EgressProxy(NetGuard(), machinery=registry, name="worker-proxy")
+    await egress.start()
+    browser_port = int(egress.browser_url().rpartition(":")[2])
+    assert registry.ports() == {egress.port, browser_port}
+    await egress.aclose()
+    assert registry.ports() == frozenset()
+
+
+async def test_deny_lists_apply_to_page_requests_even_inside_trusted_networks(site: TestSite) -> None:
+    deny = DenyRules.parse(networks=["127.0.0.1/32"], hosts=["*.corp.example", "metadata.google.internal"])
+    egress = EgressProxy(NetGuard(["127.0.0.1/32"], deny), connect_timeout=2.0, idle_timeout=5.0)
+    await egress.start()
+    try:
+        host = site.origin.removeprefix("http://")
+        requests = [
+            f"GET {site.origin}/simple.html HTTP/1.1\r\nHost: {host}\r\n\r\n",
+            f"CONNECT {host} HTTP/1.1\r\n\r\n",
+            "CONNECT db.corp.example:443 HTTP/1.1\r\n\r\n",
+            "GET http://metadata.google.internal/computeMetadata/v1/ HTTP/1.1\r\n\r\n",
+        ]
+        answers = [status(await exchange(egress.port, request.encode())) for request in requests]
+    finally:
+        await egress.aclose()
+    assert answers == [403] * 4
+    assert egress.forwarded == 0

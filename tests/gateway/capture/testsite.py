@@ -139,7 +139,8 @@ class TestSite:
 
 
 class Canary:
-    """Accepts connections on an untrusted loopback address and counts them; nothing should ever come."""
+    """Accepts connections on a loopback address (by default an untrusted one) and counts them; nothing
+    should ever come."""
 
     def __init__(self, host: str = "127.0.0.2") -> None:
         self.hits = 0
@@ -149,6 +150,10 @@ class Canary:
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._accept, name="canary", daemon=True)
         self._thread.start()
+
+    @property
+    def port(self) -> int:
+        return int(self.address.rpartition(":")[2])
 
     def _accept(self) -> None:
         while not self._stopping.is_set():

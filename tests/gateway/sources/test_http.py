@@ -17,7 +17,7 @@ from gateway.errors import (
     Timeout,
     ValidationError,
 )
-from gateway.netguard import NO_PUBLIC_ADDRESS, NetGuard
+from gateway.netguard import NO_PUBLIC_ADDRESS, DenyList, DenyRules, NetGuard
 from gateway.sources.base import FetchLimits
 from gateway.sources.external import ExternalFetcher
 from gateway.sources.fetching import MAX_REDIRECTS, fetch_url, new_session
@@ -78,6 +78,61 @@ async def test_a_name_that_does_not_resolve_is_answered_like_an_internal_one() -
     finally:
         await external.aclose()
     assert answers == [(BlockedAddress, "BLOCKED_ADDRESS", 403, NO_PUBLIC_ADDRESS)] * 4
+
+
+# -- the operator's deny lists -------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_deny_lists_apply_to_origins_and_external_sources_even_when_trusted(origin: OriginServer) -> None:
+    guard = NetGuard(["127.0.0.1/32"], DenyRules.parse(networks=["127.0.0.1/32"]))
+    external = ExternalFetcher(LIMITS, guard)
+    source = HttpSource(origin.url("/images"), LIMITS, guard)
+    try:
+        with pytest.raises(BlockedAddress):
+            await external.fetch(origin.url("/images/a.jpg"))
+        with pytest.raises(BlockedAddress):
+            await source.fetch("a.jpg")
+    finally:
+        await external.aclose()
+        await source.aclose()
+    assert origin.requests == []
+
+
+@pytest.mark.anyio
+async def test_a_redirect_to_a_denied_host_is_refused_before_it_resolves(origin: OriginServer) -> None:
+    origin.redirect("/go", "http://metadata.google.internal/computeMetadata/v1/")
+    guard = NetGuard(["127.0.0.1/32"], DenyRules.parse(hosts=["metadata.google.internal"]))
+    async with new_session(guard) as session:
+        with pytest.raises(BlockedAddress) as caught:
+            await fetch_url(session, origin.url("/go"), LIMITS, guard)
+    assert caught.value.message == NO_PUBLIC_ADDRESS
+    assert origin.requests == ["/go"]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+async def test_a_deny_rule_added_while_running_stops_the_next_fetch(
+    origin: OriginServer, tmp_path: Path, host: str
+) -> None:
+    # The session keeps its connection to the origin alive (and, for a name, its DNS answer cached); the rule
+    # still applies to the next request, before it is written.
+    watched = tmp_path / "gateway.toml"
+    watched.write_text("before")
+    now = [0.0]
+    deny = DenyList(DenyRules(), lambda: DenyRules.parse(networks=["127.0.0.1/32"]), watched, clock=lambda: now[0])
+    guard = NetGuard(["127.0.0.1/32", "::1/128"], deny)
+    source = HttpSource(f"http://{host}:{origin.port}/images", LIMITS, guard)
+    try:
+        assert (await source.fetch("a.jpg")).data == JPEG
+        assert (await source.fetch("a.jpg")).data == JPEG
+        watched.write_text("after, and longer")
+        now[0] += 1.5
+        with pytest.raises(BlockedAddress):
+            await source.fetch("a.jpg")
+    finally:
+        await source.aclose()
+    assert origin.hits("/images/a.jpg") == 2
 
 
 # -- fetching ------------------------------------------------------------------------------------

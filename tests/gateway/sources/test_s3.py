@@ -8,6 +8,7 @@ import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from email.utils import formatdate
+from pathlib import Path
 
 import pytest
 import pyvips
@@ -15,7 +16,7 @@ from aiohttp import web
 from aiohttp.abc import ResolveResult
 
 from gateway.errors import BlockedAddress, NotFound, OriginError, SourceTooLarge, Timeout
-from gateway.netguard import NetGuard
+from gateway.netguard import DenyList, DenyRules, NetGuard
 from gateway.sources.base import FetchLimits
 from gateway.sources.s3 import LazyS3Client, S3OriginSettings, S3Source
 from gateway.sources.s3check import Problem, diagnose
@@ -336,6 +337,29 @@ async def test_guard_refuses_loopback_endpoints(moto_endpoint: str) -> None:
             await source.fetch("a.jpg")
     async with open_source(named, guard=LOOPBACK, resolver=LoopbackResolver()) as source:
         assert (await source.fetch("a.jpg")).data == b"internal"
+
+
+async def test_deny_lists_apply_to_bucket_endpoints_even_when_trusted(moto_endpoint: str, tmp_path: Path) -> None:
+    bucket = new_bucket(moto_endpoint)
+    put(moto_endpoint, bucket, "a.jpg", b"internal")
+    port = moto_endpoint.rsplit(":", 1)[1]
+    named = settings_for(moto_endpoint, bucket, endpoint_url=f"http://storage.corp.localhost:{port}")
+    by_name = NetGuard(["127.0.0.0/8"], DenyRules.parse(hosts=["*.corp.localhost"]))
+    async with open_source(named, guard=by_name, resolver=LoopbackResolver()) as source:
+        with pytest.raises(BlockedAddress):
+            await source.fetch("a.jpg")
+    # Added while the client is open (an IP-literal endpoint, which botocore reaches without resolving):
+    # the next request is refused.
+    watched = tmp_path / "gateway.toml"
+    watched.write_text("before")
+    now = [0.0]
+    live = DenyList(DenyRules(), lambda: DenyRules.parse(networks=["127.0.0.1/32"]), watched, clock=lambda: now[0])
+    async with open_source(settings_for(moto_endpoint, bucket), guard=NetGuard(["127.0.0.0/8"], live)) as source:
+        assert (await source.fetch("a.jpg")).data == b"internal"
+        watched.write_text("after, and longer")
+        now[0] += 1.5
+        with pytest.raises(BlockedAddress):
+            await source.fetch("a.jpg")
 
 
 @asynccontextmanager
