@@ -8,6 +8,7 @@ users.py         User, Membership, normalise_email
 keys.py          API key material (new_api_key, digest), the ApiKey record, issue_api_key
 last_used.py     LastUsedThrottle: a key's last-used time written at most once a minute
 audit.py         AuditEntry, AuditPage and its cursor
+networks.py      a workspace's IP allowlist: CIDR entries in normal form, address matching
 sqlite.py        SqliteAccountStore (schema and row mapping in sqlite_schema.py)
 memory.py        MemoryAccountStore, for tests and throwaway demos
 factory.py       build_account_store(settings)

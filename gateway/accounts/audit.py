@@ -1,6 +1,7 @@
 """Audit rows: who did what to a workspace, when, and how it went. Never what they sent.
 
-A row holds the time, the workspace, the actor (a user's email, an API key's 12-character prefix, or ``cli``),
+A row holds the time, the workspace, the actor (``cli``, ``user:`` and an email, ``key:`` and an API key's
+12-character prefix; see ``gateway.admin.context``),
 the operation (a route template such as ``POST /_/api/v1/workspaces/{ns}/keys`` or an admin operation name such
 as ``workspace.update``), the status (the HTTP status the caller got, or the one an admin error maps to) and
 the latency. No request bodies, URLs, query strings, image keys or secrets: ``AuditEntry`` refuses an actor
@@ -24,6 +25,8 @@ MAX_PAGE = 500
 _MAX_ACTOR = 254  # an email address at most
 _MAX_OPERATION = 200
 _CURSOR = re.compile(r"([0-9][0-9.e+-]{0,30}):([0-9]{1,19})")
+# More of a key than its prefix, anywhere in an actor ("key:imk_live_4Fq" is fine, "key:" + a secret is not).
+_KEY_BEYOND_PREFIX = re.compile(f"{KEY_PREFIX}[0-9A-Za-z]{{{PREFIX_LENGTH - len(KEY_PREFIX) + 1},}}")
 
 
 class InvalidCursor(ValueError):
@@ -52,7 +55,9 @@ class AuditEntry:
             validate_namespace(self.namespace)
         if not self.actor or len(self.actor) > _MAX_ACTOR or not self.actor.isprintable():
             raise ValueError(f"an audit actor must be 1-{_MAX_ACTOR} printable characters")
-        if self.actor.startswith(KEY_PREFIX) and len(self.actor) != PREFIX_LENGTH:
+        if _KEY_BEYOND_PREFIX.search(self.actor) or (
+            self.actor.startswith(KEY_PREFIX) and len(self.actor) != PREFIX_LENGTH
+        ):
             raise ValueError(f"an API key is audited by its {PREFIX_LENGTH}-character prefix, never whole")
         operation = self.operation
         if not operation or len(operation) > _MAX_OPERATION or not operation.isprintable():

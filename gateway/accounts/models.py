@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from gateway.accounts.billing import Billing
+from gateway.accounts.networks import check_allowlist
 from gateway.accounts.plans import PLAN_TIERS, PlanLimits, PlanOverrides, effective_limits
 
 NAMESPACE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
@@ -46,6 +47,8 @@ class Workspace:
     allowed_origins: tuple[str, ...] = ("*",)
     allowed_sources: tuple[str, ...] = ("*",)
     allowed_capture_domains: tuple[str, ...] = ()
+    # Networks (CIDR, normal form) the management API accepts this workspace's clients from; empty = any.
+    ip_allowlist: tuple[str, ...] = ()
     # Seconds a capture's output is kept in the caches; 0 = deliver and keep nothing.
     capture_retention: int = 86400
     plan: str = "free"
@@ -64,14 +67,20 @@ class Workspace:
             raise ValueError(f"plan must be one of {', '.join(PLANS)}")
         if self.capture_retention < 0:
             raise ValueError("capture retention must be 0 or more seconds")
+        object.__setattr__(self, "ip_allowlist", check_allowlist(self.ip_allowlist))
 
     def limits(self) -> PlanLimits:
         """What this workspace may do: its plan with the operator's overrides."""
         return effective_limits(self.plan, self.limit_overrides)
 
     def purged_after(self, source_key: str) -> float:
-        """The latest purge covering ``source_key`` (0 when none): cached outputs older than that are stale."""
-        latest = 0.0
+        """The latest purge covering ``source_key``, at least the workspace's creation: older outputs are stale.
+
+        Creation counts as a purge of everything because a namespace can be deleted and created again: the
+        memory tiers of other processes may still hold outputs of the deleted workspace, which must never
+        be served to the new one.
+        """
+        latest = self.created_at
         for marker in self.purges:
             if source_key.startswith(marker.prefix) and marker.at > latest:
                 latest = marker.at

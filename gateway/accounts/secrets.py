@@ -8,17 +8,25 @@ configured: losing that file makes every stored credential unreadable.
 Rotation: ``SecretBox(new_key, previous=[old_key])`` opens tokens sealed with either key and seals
 with the new one; ``reseal`` re-encrypts a stored token under the new key.
 
+``derive_key(purpose)`` gives other uses of the gateway's key (signing deletion receipts) a key of their own,
+by HKDF-SHA256 with the purpose as its info: a signature made for one purpose is worthless for another, and
+nothing signed ever reveals the Fernet key. Derived keys come from the current key only, so rotating
+``secret_key`` invalidates what was signed before.
+
 Nothing here logs, and no error message holds a key, a token or a plain secret.
 """
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 from collections.abc import Sequence
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from gateway.errors import Internal
 
@@ -26,6 +34,12 @@ from gateway.errors import Internal
 class SecretBox:
     def __init__(self, key: bytes, previous: Sequence[bytes] = ()) -> None:
         self._fernet = MultiFernet([_fernet(key), *(_fernet(old) for old in previous)])
+        self._key = base64.urlsafe_b64decode(key)
+
+    def derive_key(self, purpose: str, length: int = 32) -> bytes:
+        """A key for ``purpose`` only (``"imgate deletion receipts v1"``), derived from the current key."""
+        hkdf = HKDF(algorithm=hashes.SHA256(), length=length, salt=None, info=purpose.encode("utf-8"))
+        return hkdf.derive(self._key)
 
     def __repr__(self) -> str:
         return "SecretBox(<key hidden>)"

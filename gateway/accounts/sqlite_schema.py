@@ -115,9 +115,13 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX webhook_events_by_time ON webhook_events (received_at);
     """,
+    # The management API's IP allowlist: a JSON list of CIDR networks, empty = every address.
+    """
+    ALTER TABLE workspaces ADD COLUMN ip_allowlist TEXT NOT NULL DEFAULT '[]';
+    """,
 )
 
-_LIST_FIELDS = ("allowed_origins", "allowed_sources", "allowed_capture_domains")
+_LIST_FIELDS = ("allowed_origins", "allowed_sources", "allowed_capture_domains", "ip_allowlist")
 # Billing is one record on the workspace and four columns in the table, so a webhook finds its workspace by
 # an index on the customer id.
 _BILLING_COLUMNS = {

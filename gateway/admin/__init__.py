@@ -1,36 +1,61 @@
-"""The admin layer: every operation on workspaces, origins, marks, rules and purges, as typed coroutines.
+"""The admin layer: every operation on workspaces, origins, marks, rules, purges, keys, members, billing and
+data handling, as typed coroutines.
 
 The ``imgate`` command, the management API and the dashboard are adapters over these functions: they parse
 their input into the ``*Changes`` records, call, and present the returned records (never printed text). Each
 operation validates exactly as the request path does (the same URL parser, allowlist compiler, mark builder
-and ``Source``) and raises ``AdminError`` (``Invalid``, ``NotFound``, ``Conflict``; see ``errors``).
+and ``Source``) and raises ``AdminError`` (``Invalid``, ``NotFound``, ``Conflict``; see ``errors``). Every
+operation that changes something records an audit row naming ``ctx.actor`` (see ``audit``).
 
-    context.py     AdminContext: account store, settings, secret box, result store, source builder
-    workspaces.py  create / update / show / list / delete; compare-and-set on the revision
+    context.py     AdminContext: account store, settings, secret box, result store, source builder, actor
+    audit.py       the audit log: audit_call / audited (the one writer), record_audit, list_audit, prune_audit
+    workspaces.py  create / update / show / list / delete; limit overrides; IP allowlist (ip_allowed)
     origins.py     origin changes (none, local, http, s3, r2) and the secret-free view of an origin
     marks.py       mark presets: image from the origin or uploaded, or text
     rules.py       auto-apply rules: add / list / move / delete
     purge.py       purge markers for memory tiers, deletion from the result store, for every source kind
+    keys.py        API keys: create (secret shown once) / list / revoke / authenticate; daily use
+    members.py     members by email: add / remove / change role / list; the last owner stays
+    billing.py     Stripe: bind a customer, apply subscription events (plan tier, status, period end)
+    export.py      export everything stored about a workspace; delete it with a signed receipt
+    receipts.py    deletion receipts: HMAC-SHA256 by a key derived from the gateway's secret key
     checks.py      check_origin: plain words on what is wrong with an origin
     demo.py        the demo workspace
 """
 
 from __future__ import annotations
 
+from gateway.admin.audit import AuditedCall, audit_call, audited, list_audit, prune_audit, record_audit
+from gateway.admin.billing import apply_stripe_event, bind_stripe_customer
 from gateway.admin.checks import OriginCheck, check_origin
 from gateway.admin.context import AdminContext
 from gateway.admin.demo import DemoExample, DemoSeed, seed_demo
 from gateway.admin.errors import AdminError, Conflict, Invalid, NotFound
+from gateway.admin.export import delete_workspace_with_receipt, export_workspace, verify_receipt
+from gateway.admin.keys import (
+    CreatedKey,
+    KeyUsage,
+    KeyView,
+    authenticate_key,
+    create_key,
+    list_key_usage,
+    list_keys,
+    revoke_key,
+)
 from gateway.admin.marks import MarkChanges, MarkView, create_mark, delete_mark, list_marks, show_mark, update_mark
+from gateway.admin.members import MemberView, add_member, change_role, list_members, remove_member
 from gateway.admin.origins import ORIGIN_CHOICES, OriginChanges
 from gateway.admin.purge import PurgeResult, purge
+from gateway.admin.receipts import Receipt
 from gateway.admin.rules import add_rule, delete_rule, list_rules, move_rule
 from gateway.admin.workspaces import (
     WorkspaceChanges,
     WorkspaceView,
     create_workspace,
     delete_workspace,
+    ip_allowed,
     list_workspaces,
+    set_limit_overrides,
     show_workspace,
     update_workspace,
 )
@@ -39,33 +64,60 @@ __all__ = [
     "ORIGIN_CHOICES",
     "AdminContext",
     "AdminError",
+    "AuditedCall",
     "Conflict",
+    "CreatedKey",
     "DemoExample",
     "DemoSeed",
     "Invalid",
+    "KeyUsage",
+    "KeyView",
     "MarkChanges",
     "MarkView",
+    "MemberView",
     "NotFound",
     "OriginChanges",
     "OriginCheck",
     "PurgeResult",
+    "Receipt",
     "WorkspaceChanges",
     "WorkspaceView",
+    "add_member",
     "add_rule",
+    "apply_stripe_event",
+    "audit_call",
+    "audited",
+    "authenticate_key",
+    "bind_stripe_customer",
+    "change_role",
     "check_origin",
+    "create_key",
     "create_mark",
     "create_workspace",
     "delete_mark",
     "delete_rule",
     "delete_workspace",
+    "delete_workspace_with_receipt",
+    "export_workspace",
+    "ip_allowed",
+    "list_audit",
+    "list_key_usage",
+    "list_keys",
     "list_marks",
+    "list_members",
     "list_rules",
     "list_workspaces",
     "move_rule",
+    "prune_audit",
     "purge",
+    "record_audit",
+    "remove_member",
+    "revoke_key",
     "seed_demo",
+    "set_limit_overrides",
     "show_mark",
     "show_workspace",
     "update_mark",
     "update_workspace",
+    "verify_receipt",
 ]

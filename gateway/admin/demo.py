@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gateway.admin.audit import audit_call
 from gateway.admin.context import AdminContext
 from gateway.admin.errors import NotFound
 from gateway.admin.origins import OriginChanges
@@ -43,16 +44,17 @@ class DemoSeed:
 async def seed_demo(ctx: AdminContext) -> DemoSeed:
     """Create the ``demo`` workspace, or point it back at the bundled images and activate it."""
     wanted = WorkspaceChanges(origin=OriginChanges(kind="local", root=str(DEMO_ROOT)), active=True)
-    try:
-        current = await load(ctx, DEMO_NAMESPACE)
-    except NotFound:
-        view = await create_workspace(ctx, DEMO_NAMESPACE, wanted)
-    else:
-        unchanged = current.origin_kind == "local" and dict(current.origin) == {"root": str(DEMO_ROOT)}
-        if unchanged and current.active:
-            view = WorkspaceView.of(current)
+    async with audit_call(ctx, DEMO_NAMESPACE, "demo.seed"):
+        try:
+            current = await load(ctx, DEMO_NAMESPACE)
+        except NotFound:
+            view = await create_workspace(ctx, DEMO_NAMESPACE, wanted)
         else:
-            view = await update_workspace(ctx, DEMO_NAMESPACE, wanted, revision=current.revision)
+            unchanged = current.origin_kind == "local" and dict(current.origin) == {"root": str(DEMO_ROOT)}
+            if unchanged and current.active:
+                view = WorkspaceView.of(current)
+            else:
+                view = await update_workspace(ctx, DEMO_NAMESPACE, wanted, revision=current.revision)
     settings = ctx.settings
     base = settings.public_url.rstrip("/") or f"http://{settings.host}:{settings.port}"
     examples = tuple(DemoExample(label, f"{base}/{DEMO_NAMESPACE}/{path}") for label, path in DEMO_EXAMPLES)

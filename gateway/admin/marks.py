@@ -17,6 +17,7 @@ from typing import Any
 
 from gateway.accounts.models import MarkPreset, Workspace
 from gateway.accounts.store import WorkspaceMissing
+from gateway.admin.audit import audited
 from gateway.admin.context import AdminContext
 from gateway.admin.errors import Conflict, Invalid, NotFound
 from gateway.admin.workspaces import load
@@ -184,6 +185,7 @@ async def show_mark(ctx: AdminContext, namespace: str, name: str) -> MarkView:
     return MarkView.of(preset)
 
 
+@audited("mark.create")
 async def create_mark(ctx: AdminContext, namespace: str, name: str, changes: MarkChanges) -> MarkView:
     workspace = await load(ctx, namespace)
     if await _find(ctx, namespace, name) is not None:
@@ -199,6 +201,7 @@ async def create_mark(ctx: AdminContext, namespace: str, name: str, changes: Mar
     return await _store(ctx, await _checked(ctx, workspace, preset))
 
 
+@audited("mark.update")
 async def update_mark(ctx: AdminContext, namespace: str, name: str, changes: MarkChanges) -> MarkView:
     workspace = await load(ctx, namespace)
     current = await _find(ctx, namespace, name)
@@ -213,6 +216,7 @@ async def update_mark(ctx: AdminContext, namespace: str, name: str, changes: Mar
     return await _store(ctx, await _checked(ctx, workspace, preset))
 
 
+@audited("mark.delete")
 async def delete_mark(ctx: AdminContext, namespace: str, name: str) -> None:
     """Refused (``Conflict``) while an auto-apply rule names the preset."""
     await load(ctx, namespace)

@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass
 
 from gateway.accounts.models import PurgeMarker
+from gateway.admin.audit import audited
 from gateway.admin.context import AdminContext
 from gateway.admin.errors import Conflict
 from gateway.admin.workspaces import load, save
@@ -41,6 +42,7 @@ class PurgeResult:
     at: float  # the marker's time: memory-tier outputs rendered before it are stale
 
 
+@audited("workspace.purge")
 async def purge(ctx: AdminContext, namespace: str, prefix: str = "") -> PurgeResult:
     """Purge every output whose source key starts with ``prefix`` (an origin key, or a URL for ``?src=`` and
     ``?capture=`` outputs, as the gateway normalised it: lower-case scheme and host, punycode)."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from gateway.accounts.models import MarkRule
 from gateway.accounts.store import WorkspaceMissing
+from gateway.admin.audit import audited
 from gateway.admin.context import AdminContext
 from gateway.admin.errors import Invalid, NotFound
 from gateway.admin.workspaces import load
@@ -26,6 +27,7 @@ async def list_rules(ctx: AdminContext, namespace: str) -> list[MarkRule]:
     return await ctx.call(ctx.store.list_rules, namespace)
 
 
+@audited("rule.add")
 async def add_rule(
     ctx: AdminContext,
     namespace: str,
@@ -53,6 +55,7 @@ async def add_rule(
         raise Invalid(str(exc)) from None
 
 
+@audited("rule.move")
 async def move_rule(ctx: AdminContext, namespace: str, rule_id: int, position: int) -> MarkRule:
     await _existing(ctx, namespace, rule_id)
     _checked_position(position)
@@ -62,6 +65,7 @@ async def move_rule(ctx: AdminContext, namespace: str, rule_id: int, position: i
         raise NotFound(f"no rule {rule_id} in {namespace}") from None
 
 
+@audited("rule.delete")
 async def delete_rule(ctx: AdminContext, namespace: str, rule_id: int) -> None:
     await load(ctx, namespace)
     if not await ctx.call(ctx.store.delete_rule, namespace, rule_id):

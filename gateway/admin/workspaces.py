@@ -7,6 +7,12 @@ pass the ``revision`` the form was built from, so a change based on a stale page
 
 Allowlists are compiled with ``gateway.policy.WorkspacePolicy`` exactly as the tenancy cache compiles them,
 so a pattern the gateway could not use is refused here, where its owner can fix it.
+
+The IP allowlist (networks the management API accepts the workspace's clients from) can be set only on a plan
+with ``ip_allowlisting``; it can always be cleared. A list stays in force when the plan later loses the
+feature (a downgrade, a cancelled subscription): access is never widened behind the owner's back.
+
+Every change is audited (``gateway.admin.audit``).
 """
 
 from __future__ import annotations
@@ -17,7 +23,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway.accounts.models import Workspace, validate_namespace
+from gateway.accounts.networks import address_allowed, check_allowlist
+from gateway.accounts.plans import PlanOverrides
 from gateway.accounts.store import WorkspaceConflict, WorkspaceExists, WorkspaceMissing
+from gateway.admin.audit import audited
 from gateway.admin.context import AdminContext
 from gateway.admin.errors import Conflict, Invalid, NotFound
 from gateway.admin.origins import OriginChanges, origin_view, resolve_origin
@@ -33,6 +42,7 @@ class WorkspaceChanges:
     allowed_origins: tuple[str, ...] | None = None
     allowed_sources: tuple[str, ...] | None = None
     allowed_capture_domains: tuple[str, ...] | None = None
+    ip_allowlist: tuple[str, ...] | None = None
     capture_retention: int | None = None
     plan: str | None = None
     active: bool | None = None
@@ -49,13 +59,27 @@ class WorkspaceView:
     allowed_origins: tuple[str, ...]
     allowed_sources: tuple[str, ...]
     allowed_capture_domains: tuple[str, ...]
+    ip_allowlist: tuple[str, ...]
     capture_retention: int
     plan: str
+    # What the workspace may do: the plan's limits with the overrides applied; and the overrides alone.
+    limits: Mapping[str, Any]
+    limit_overrides: Mapping[str, Any]
+    # Subscription state as Stripe reported it: status ("" = never subscribed), plan tier, period end.
+    billing: Mapping[str, Any]
     created_at: float
     revision: int
 
     @classmethod
     def of(cls, workspace: Workspace) -> WorkspaceView:
+        limits = dataclasses.asdict(workspace.limits())
+        limits["capture_retention_options"] = list(limits["capture_retention_options"])
+        billing = {
+            "status": workspace.billing.subscription_status,
+            "plan": workspace.plan,
+            "current_period_end": workspace.billing.current_period_end,
+            "stripe_customer_id": workspace.billing.stripe_customer_id,
+        }
         return cls(
             namespace=workspace.namespace,
             active=workspace.active,
@@ -64,8 +88,12 @@ class WorkspaceView:
             allowed_origins=workspace.allowed_origins,
             allowed_sources=workspace.allowed_sources,
             allowed_capture_domains=workspace.allowed_capture_domains,
+            ip_allowlist=workspace.ip_allowlist,
             capture_retention=workspace.capture_retention,
             plan=workspace.plan,
+            limits=limits,
+            limit_overrides=workspace.limit_overrides.as_dict(),
+            billing=billing,
             created_at=workspace.created_at,
             revision=workspace.revision,
         )
@@ -73,10 +101,17 @@ class WorkspaceView:
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready."""
         shown = dataclasses.asdict(self)
-        shown["origin"] = dict(self.origin)
-        for name in ("allowed_origins", "allowed_sources", "allowed_capture_domains"):
+        for name in ("origin", "limits", "limit_overrides", "billing"):
+            shown[name] = dict(getattr(self, name))
+        for name in ("allowed_origins", "allowed_sources", "allowed_capture_domains", "ip_allowlist"):
             shown[name] = list(shown[name])
         return shown
+
+
+def ip_allowed(workspace: Workspace, address: str) -> bool:
+    """May a management API client at ``address`` act on ``workspace``? An empty allowlist allows everyone;
+    text that is no IP address is allowed by no list."""
+    return address_allowed(workspace.ip_allowlist, address)
 
 
 def checked_namespace(namespace: str) -> str:
@@ -120,10 +155,21 @@ def _changed(workspace: Workspace, changes: WorkspaceChanges, ctx: AdminContext)
         value = getattr(changes, name)
         if value is not None:
             updates[name] = tuple(value) if name.startswith("allowed_") else value
+    if changes.ip_allowlist is not None:
+        try:
+            updates["ip_allowlist"] = check_allowlist(changes.ip_allowlist)
+        except ValueError as exc:
+            raise Invalid(f"ip_allowlist: {exc}", "ip_allowlist") from None
     try:
         updated = dataclasses.replace(workspace, **updates)
     except ValueError as exc:
         raise Invalid(str(exc)) from None
+    if changes.ip_allowlist and not updated.limits().ip_allowlisting:
+        raise Invalid(
+            f"ip_allowlist: the {updated.plan} plan does not include IP allowlisting "
+            "(it can be cleared, and an operator can grant it with a limit override)",
+            "ip_allowlist",
+        )
     try:
         WorkspacePolicy.compile(updated.allowed_origins, updated.allowed_sources, updated.allowed_capture_domains)
     except InvalidPattern as exc:
@@ -139,6 +185,7 @@ async def show_workspace(ctx: AdminContext, namespace: str) -> WorkspaceView:
     return WorkspaceView.of(await load(ctx, namespace))
 
 
+@audited("workspace.create")
 async def create_workspace(ctx: AdminContext, namespace: str, changes: WorkspaceChanges | None = None) -> WorkspaceView:
     """A new workspace (permissive allowlists, no origin, unless ``changes`` say otherwise)."""
     workspace = _changed(Workspace(namespace=checked_namespace(namespace)), changes or WorkspaceChanges(), ctx)
@@ -149,6 +196,7 @@ async def create_workspace(ctx: AdminContext, namespace: str, changes: Workspace
     return WorkspaceView.of(stored)
 
 
+@audited("workspace.update")
 async def update_workspace(
     ctx: AdminContext, namespace: str, changes: WorkspaceChanges, *, revision: int | None = None
 ) -> WorkspaceView:
@@ -162,8 +210,29 @@ async def update_workspace(
     return WorkspaceView.of(await save(ctx, _changed(current, changes, ctx)))
 
 
+@audited("workspace.delete", detached=True)
 async def delete_workspace(ctx: AdminContext, namespace: str) -> int:
-    """Delete the workspace, its marks and rules, and its stored outputs; returns how many outputs went."""
+    """Delete the workspace with all its data (marks, rules, members, keys, audit rows) and its stored outputs;
+    returns how many outputs went. ``gateway.admin.export.delete_workspace_with_receipt`` also signs a receipt."""
+    return await remove(ctx, namespace)
+
+
+async def remove(ctx: AdminContext, namespace: str) -> int:
+    """``delete_workspace`` without its audit row, for operations that delete as one of their steps."""
     if not await ctx.call(ctx.store.delete_workspace, checked_namespace(namespace)):
         raise NotFound(f"no workspace {namespace}")
+    # Memory tiers need nothing: the workspace is gone from every tenancy cache within its TTL, and one created
+    # again under the name counts as purged at its creation (``Workspace.purged_after``).
     return await ctx.results.purge(key_prefix(namespace, ""))
+
+
+@audited("workspace.limits")
+async def set_limit_overrides(ctx: AdminContext, namespace: str, overrides: PlanOverrides) -> WorkspaceView:
+    """Replace the operator's overrides of the plan's limits (``PlanOverrides()`` clears them all)."""
+    current = await load(ctx, namespace)
+    updated = dataclasses.replace(current, limit_overrides=overrides)
+    try:
+        updated.limits()
+    except ValueError as exc:
+        raise Invalid(str(exc)) from None
+    return WorkspaceView.of(await save(ctx, updated))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import UTC, datetime
 from typing import NoReturn
 
 
@@ -22,3 +23,10 @@ class ArgumentParser(argparse.ArgumentParser):
 def comma_list(value: str) -> tuple[str, ...]:
     """An argparse type: ``a, b,,c`` -> ("a", "b", "c")."""
     return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def when(at: float | None, never: str = "never") -> str:
+    """A time as ISO 8601 in UTC, to the second; ``never`` for none."""
+    if at is None:
+        return never
+    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

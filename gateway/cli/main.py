@@ -16,7 +16,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from gateway.admin import AdminContext, AdminError
+from gateway.cli import audit as cli_audit
+from gateway.cli import data as cli_data
+from gateway.cli import keys as cli_keys
 from gateway.cli import marks as cli_marks
+from gateway.cli import members as cli_members
 from gateway.cli import workspaces as cli_workspaces
 from gateway.cli.args import ArgumentParser, CommandError
 from gateway.cli.serve import serve
@@ -42,6 +46,10 @@ def build_parser() -> ArgumentParser:
     )
     cli_workspaces.register(commands)
     cli_marks.register(commands)
+    cli_keys.register(commands)
+    cli_members.register(commands)
+    cli_audit.register(commands)
+    cli_data.register(commands)
     return parser
 
 

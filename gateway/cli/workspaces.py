@@ -1,4 +1,7 @@
-"""``imgate workspace …``, ``imgate purge`` and ``imgate demo``: argparse in, admin call, printed result."""
+"""``imgate workspace …``, ``imgate purge`` and ``imgate demo``: argparse in, admin call, printed result.
+
+``workspace export|delete`` are in ``gateway.cli.data``, ``workspace limits|billing`` in ``gateway.cli.plans``.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from gateway import admin
 from gateway.accounts.models import PLANS
 from gateway.admin import AdminContext, OriginChanges, WorkspaceChanges
 from gateway.admin.origins import ADDRESSING_STYLES, ORIGIN_CHOICES
+from gateway.cli import data, plans
 from gateway.cli.args import CommandError, comma_list
 
 SECRET_ENV = "IMGATE_ORIGIN_SECRET_ACCESS_KEY"  # noqa: S105 - the variable's name, not a secret
@@ -35,6 +39,11 @@ def _settings_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--allowed-origins", type=comma_list, help="CORS origins, comma-separated ('*' = any)")
     parser.add_argument("--allowed-sources", type=comma_list, help="hosts allowed for ?src=, comma-separated")
     parser.add_argument("--capture-domains", type=comma_list, help="hosts allowed for ?capture=, comma-separated")
+    parser.add_argument(
+        "--ip-allowlist",
+        type=comma_list,
+        help="networks (CIDR) the management API accepts clients from, comma-separated ('' = any; plans with it)",
+    )
     parser.add_argument("--retention", type=int, help="seconds a capture is kept in the caches (0 = none)")
     parser.add_argument("--plan", choices=PLANS)
 
@@ -64,9 +73,8 @@ def register(commands: Any) -> None:
     check.add_argument("namespace")
     check.add_argument("--key", help="the key to read (s3: default, the first object under the prefix)")
     check.set_defaults(handler=_check)
-    delete = actions.add_parser("delete", help="delete the workspace, its marks, rules and stored outputs")
-    delete.add_argument("namespace")
-    delete.set_defaults(handler=_delete)
+    data.register_workspace_actions(actions)
+    plans.register_workspace_actions(actions)
 
     commands.add_parser("demo", help="create or refresh the demo workspace and print example URLs").set_defaults(
         handler=_demo
@@ -102,6 +110,7 @@ def _changes(args: argparse.Namespace) -> WorkspaceChanges:
         allowed_origins=args.allowed_origins,
         allowed_sources=args.allowed_sources,
         allowed_capture_domains=args.capture_domains,
+        ip_allowlist=args.ip_allowlist,
         capture_retention=args.retention,
         plan=args.plan,
         active=getattr(args, "active", None),
@@ -137,12 +146,6 @@ async def _check(args: argparse.Namespace, ctx: AdminContext) -> int:
         print(f"warning: {warning}")
     print(("ok: " if result.ok else "problem: ") + result.message)
     return 0 if result.ok else 1
-
-
-async def _delete(args: argparse.Namespace, ctx: AdminContext) -> int:
-    removed = await admin.delete_workspace(ctx, args.namespace)
-    print(f"deleted {args.namespace} ({removed} stored outputs removed)")
-    return 0
 
 
 async def _purge(args: argparse.Namespace, ctx: AdminContext) -> int:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -15,7 +17,9 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+from cryptography.fernet import Fernet
 
+from gateway.accounts.keys import digest, looks_like_secret
 from tests.integration.servers import REPO, GatewayProcess, imgate
 from tests.support.origin_server import OriginServer
 
@@ -260,3 +264,182 @@ def test_serve_refuses_a_port_in_use_unless_asked_to_share_it(tmp_path: Path) ->
         finally:
             stop(sharing)
         assert httpx.get(first.url + "/_/health", timeout=10).status_code == 200
+
+
+def database_bytes(data: Path) -> bytes:
+    """Everything the account store wrote: the SQLite file with its write-ahead log."""
+    return b"".join(path.read_bytes() for path in data.glob("imgate.sqlite3*") if path.is_file())
+
+
+def audit_table(data: Path) -> str:
+    with sqlite3.connect(data / "imgate.sqlite3") as db:
+        return json.dumps(db.execute("SELECT * FROM audit").fetchall())
+
+
+def test_a_key_secret_is_shown_once_and_never_again(tmp_path: Path) -> None:
+    data = tmp_path / "gw"
+    assert imgate(data, "workspace", "create", "acme").returncode == 0
+    created = imgate(data, "key", "create", "acme", "--name", "Production", "--scope", "write")
+    assert created.returncode == 0, created.stderr
+    secret = created.stdout.strip()
+    assert looks_like_secret(secret) and created.stdout == secret + "\n"
+    assert "will not be shown again" in created.stderr and secret not in created.stderr
+    prefix = secret[:12]
+    listed = imgate(data, "key", "list", "acme")
+    assert listed.returncode == 0 and listed.stdout.startswith(f"{prefix}\tProduction\twrite\tcreated ")
+    assert "last used never\tactive" in listed.stdout
+    audit = imgate(data, "audit", "acme")
+    assert "\tcli\tkey.create\t200\t" in audit.stdout
+    revoked = imgate(data, "key", "revoke", "acme", prefix)
+    assert revoked.returncode == 0 and prefix in revoked.stdout
+    assert "\trevoked 20" in imgate(data, "key", "list", "acme").stdout
+    for shown in (listed.stdout, listed.stderr, audit.stdout, audit.stderr, revoked.stdout, revoked.stderr):
+        assert secret not in shown and secret[12:] not in shown
+    written = database_bytes(data)
+    assert digest(secret).encode() in written  # the store keeps the digest ...
+    assert secret.encode() not in written and secret[12:].encode() not in written  # ... and never the secret
+    assert secret not in audit_table(data)
+    assert "prefix" in one_error_line(imgate(data, "key", "revoke", "acme", "imk_live_zzz"))
+    line = one_error_line(imgate(data, "key", "revoke", "acme", secret))
+    assert "prefix" in line and secret not in line
+
+
+def test_cli_operations_are_audited_without_what_was_sent(tmp_path: Path, images_dir: Path) -> None:
+    data = tmp_path / "gw"
+    planted_secret = "planted-bucket-secret-0123456789"
+    planted_url = "https://planted-origin.example.com/originals/"
+    assert imgate(data, "workspace", "create", "acme", "--origin", "local", "--root", str(images_dir)).returncode == 0
+    s3 = ("--origin", "s3", "--bucket", "planted-bucket", "--access-key-id", "AKIAPLANTED")
+    assert (
+        imgate(data, "workspace", "update", "acme", *s3, IMGATE_ORIGIN_SECRET_ACCESS_KEY=planted_secret).returncode == 0
+    )
+    assert imgate(data, "workspace", "update", "acme", "--origin", "http", "--base-url", planted_url).returncode == 0
+    assert imgate(data, "mark", "create", "acme", "credit", "--text", "planted body text").returncode == 0
+    assert imgate(data, "rule", "add", "acme", "credit", "--keys", "planted-glob/**").returncode == 0
+    assert imgate(data, "purge", "acme", "products/planted-key.jpg").returncode == 0
+    secret = imgate(data, "key", "create", "acme", "--name", "Planted label").stdout.strip()
+    assert imgate(data, "member", "add", "acme", "planted@example.com", "--role", "owner").returncode == 0
+    one_error_line(imgate(data, "member", "remove", "acme", "planted@example.com"))  # the last owner: 409
+    one_error_line(imgate(data, "workspace", "update", "acme", "--allowed-origins", "https://planted-bad.example/x?y"))
+    shown = imgate(data, "audit", "acme", "--limit", "500")
+    assert shown.returncode == 0, shown.stderr
+    rows = [line.split("\t") for line in shown.stdout.splitlines()]
+    assert [(row[1], row[2], row[3]) for row in reversed(rows)] == [
+        ("cli", "workspace.create", "200"),
+        ("cli", "workspace.update", "200"),
+        ("cli", "workspace.update", "200"),
+        ("cli", "mark.create", "200"),
+        ("cli", "rule.add", "200"),
+        ("cli", "workspace.purge", "200"),
+        ("cli", "key.create", "200"),
+        ("cli", "member.add", "200"),
+        ("cli", "member.remove", "409"),
+        ("cli", "workspace.update", "400"),
+    ]
+    stored = audit_table(data)
+    for planted in (
+        planted_secret,
+        planted_url,
+        "planted-origin",
+        "planted-bucket",
+        "AKIAPLANTED",
+        "planted body",
+        "planted-glob",
+        "planted-key",
+        "Planted label",
+        "planted@example.com",
+        "planted-bad",
+        secret,
+        secret[:12],
+        str(images_dir),
+    ):
+        assert planted not in stored and planted not in shown.stdout, planted
+    page = imgate(data, "audit", "acme", "--limit", "4")
+    assert len(page.stdout.splitlines()) == 4 and "--cursor" in page.stderr
+    cursor = page.stderr.split("--cursor ")[1].split()[0]
+    rest = imgate(data, "audit", "acme", "--limit", "500", "--cursor", cursor)
+    assert len(rest.stdout.splitlines()) == len(rows) - 4
+    assert "limit" in one_error_line(imgate(data, "audit", "acme", "--limit", "0"))
+    assert "cursor" in one_error_line(imgate(data, "audit", "acme", "--cursor", "junk"))
+    pruned = imgate(data, "audit", "--prune")
+    assert pruned.returncode == 0 and "pruned 0 audit rows older than 90 days" in pruned.stdout
+
+
+def test_export_holds_everything_and_delete_signs_a_receipt(tmp_path: Path, images_dir: Path) -> None:
+    data = tmp_path / "gw"
+    logo = tmp_path / "logo.png"
+    logo.write_bytes((REPO / "config" / "demo" / "images" / "alpha-elarun.png").read_bytes())
+    created = imgate(data, "workspace", "create", "acme", "--origin", "local", "--root", str(images_dir))
+    assert created.returncode == 0, created.stderr
+    assert imgate(data, "mark", "create", "acme", "logo", "--image-file", str(logo)).returncode == 0
+    assert imgate(data, "rule", "add", "acme", "logo", "--keys", "premium/**").returncode == 0
+    assert imgate(data, "member", "add", "acme", "owner@example.com", "--role", "owner").returncode == 0
+    secret = imgate(data, "key", "create", "acme", "--name", "Production").stdout.strip()
+    limits = imgate(data, "workspace", "limits", "acme", "--requests-per-second", "42", "--signed-webhooks", "yes")
+    assert limits.returncode == 0, limits.stderr
+    shown = json.loads(limits.stdout)
+    assert shown["limits"]["requests_per_second"] == 42 and shown["limit_overrides"]["signed_webhooks"] is True
+    kept = json.loads(imgate(data, "workspace", "limits", "acme", "--requests-per-second", "plan").stdout)
+    assert kept["limit_overrides"] == {"signed_webhooks": True}
+    assert imgate(data, "workspace", "billing", "acme", "--stripe-customer", "cus_Acme123").returncode == 0
+
+    exported = imgate(data, "workspace", "export", "acme")
+    assert exported.returncode == 0, exported.stderr
+    document = json.loads(exported.stdout)
+    assert document["workspace"]["origin"] == {"kind": "local", "root": str(images_dir.resolve())}
+    assert base64.b64decode(document["marks"][0]["image_data_base64"]) == logo.read_bytes()
+    assert document["rules"][0]["key_patterns"] == ["premium/**"]
+    assert document["members"][0]["email"] == "owner@example.com"
+    assert [key["prefix"] for key in document["keys"]] == [secret[:12]]
+    assert document["billing"]["stripe_customer_id"] == "cus_Acme123"
+    assert {"workspace.create", "mark.create", "key.create", "workspace.limits"} <= {
+        row["operation"] for row in document["audit"]
+    }
+    assert secret not in exported.stdout and secret[12:] not in exported.stdout
+
+    deleted = imgate(data, "workspace", "delete", "acme")
+    assert deleted.returncode == 0, deleted.stderr
+    receipt = json.loads(deleted.stdout)
+    assert receipt["namespace"] == "acme" and receipt["removed"]["marks"] == 1 and receipt["removed"]["api_keys"] == 1
+    assert imgate(data, "workspace", "list").stdout == ""
+    assert "acme" in one_error_line(imgate(data, "audit", "acme"))  # its rows went with it
+    one_error_line(imgate(data, "workspace", "export", "acme"))
+    receipt_file = tmp_path / "receipt.json"
+    receipt_file.write_text(deleted.stdout)
+    verified = imgate(data, "receipt", "verify", str(receipt_file))
+    assert verified.returncode == 0 and "genuine: workspace acme deleted" in verified.stdout, verified.stderr
+    from_stdin = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "receipt", "verify", "-"],
+        cwd=REPO,
+        env={**os.environ, "IMGATE_DATA_DIR": str(data)},
+        input=deleted.stdout,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert from_stdin.returncode == 0, from_stdin.stderr
+    tampered = tmp_path / "tampered.json"
+    tampered.write_text(json.dumps({**receipt, "removed": {**receipt["removed"], "marks": 0}}))
+    assert "not genuine" in one_error_line(imgate(data, "receipt", "verify", str(tampered)))
+    other_key = imgate(data, "receipt", "verify", str(receipt_file), IMGATE_SECRET_KEY=Fernet.generate_key().decode())
+    assert "not genuine" in one_error_line(other_key)
+    junk = tmp_path / "junk.json"
+    junk.write_text("not json at all")
+    assert "not a JSON receipt" in one_error_line(imgate(data, "receipt", "verify", str(junk)))
+    assert "no such file" in one_error_line(imgate(data, "receipt", "verify", str(tmp_path / "missing.json")))
+
+
+def test_members_from_the_command_line(tmp_path: Path) -> None:
+    data = tmp_path / "gw"
+    assert imgate(data, "workspace", "create", "acme").returncode == 0
+    added = imgate(data, "member", "add", "acme", "Owner@Example.com", "--role", "owner")
+    assert added.returncode == 0 and added.stdout.startswith("owner@example.com\towner\t"), added.stderr
+    assert imgate(data, "member", "add", "acme", "dev@example.com").returncode == 0
+    assert "last owner" in one_error_line(imgate(data, "member", "remove", "acme", "owner@example.com"))
+    assert imgate(data, "member", "role", "acme", "dev@example.com", "owner").returncode == 0
+    assert imgate(data, "member", "remove", "acme", "owner@example.com").returncode == 0
+    assert [line.split("\t")[:2] for line in imgate(data, "member", "list", "acme").stdout.splitlines()] == [
+        ["dev@example.com", "owner"]
+    ]
+    line = one_error_line(imgate(data, "member", "add", "acme", "not-an-address"))
+    assert "email" in line and "not-an-address" not in line

@@ -51,6 +51,7 @@ def every_field(namespace: str = "acme") -> Workspace:
         allowed_origins=("https://shop.example.com", "https://*.brand.example"),
         allowed_sources=("cdn.example.com",),
         allowed_capture_domains=("www.example.com", "*.example.org"),
+        ip_allowlist=("203.0.113.0/24", "2001:db8::/32"),
         capture_retention=600,
         plan="business",
         limit_overrides=PlanOverrides(

@@ -34,6 +34,15 @@ def test_a_whole_api_key_is_never_an_actor() -> None:
     assert secret not in str(raised.value)
 
 
+@pytest.mark.parametrize("actor", ["key:{secret}", "key:{part}", "api {secret} call", "{part}"])
+def test_no_more_of_a_key_than_its_prefix_is_ever_in_an_actor(actor: str) -> None:
+    secret = new_api_key()[0]
+    with pytest.raises(ValueError, match="prefix") as raised:
+        dataclasses.replace(ROW, actor=actor.format(secret=secret, part=secret[:13]))
+    assert secret[:13] not in str(raised.value)
+    assert dataclasses.replace(ROW, actor="key:" + secret[:12]).actor == "key:" + secret[:12]
+
+
 @pytest.mark.parametrize(
     ("changes", "message"),
     [

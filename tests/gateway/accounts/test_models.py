@@ -23,6 +23,21 @@ def test_purge_markers_cover_prefixes() -> None:
     assert ws.purged_after("b/y.jpg") == 20.0
 
 
+def test_a_workspace_counts_as_purged_at_its_creation() -> None:
+    """A namespace deleted and created again must never be served the old workspace's cached outputs."""
+    ws = Workspace(namespace="acme", created_at=100.0, purges=(PurgeMarker("a/", 50.0), PurgeMarker("b/", 150.0)))
+    assert ws.purged_after("a/x.jpg") == 100.0
+    assert ws.purged_after("b/x.jpg") == 150.0
+    assert ws.purged_after("c.jpg") == 100.0
+
+
+def test_the_ip_allowlist_is_kept_in_normal_form() -> None:
+    ws = Workspace(namespace="acme", ip_allowlist=("203.0.113.7", "2001:DB8::/32", "203.0.113.7/32"))
+    assert ws.ip_allowlist == ("203.0.113.7/32", "2001:db8::/32")
+    with pytest.raises(ValueError, match="allowlist"):
+        Workspace(namespace="acme", ip_allowlist=("10.0.0.1/8",))
+
+
 def test_billing_holds_subscription_state_only() -> None:
     billing = Billing("cus_NffrFeUfNV2Hib", "active", current_period_end=1_800_000_000.0, event_at=1.0)
     assert Workspace(namespace="acme", billing=billing).billing == billing

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import stat
 import threading
 from pathlib import Path
@@ -112,3 +113,13 @@ def test_workers_starting_together_agree_on_one_key(tmp_path: Path) -> None:
     assert len({key for key, _ in results}) == 1
     assert sum(created for _, created in results) == 1
     assert path.read_bytes().strip() == results[0][0]
+
+
+def test_derived_keys_are_per_purpose_and_per_secret_key() -> None:
+    key = Fernet.generate_key()
+    box = SecretBox(key)
+    receipts = box.derive_key("imgate deletion receipts v1")
+    assert receipts == SecretBox(key).derive_key("imgate deletion receipts v1") and len(receipts) == 32
+    assert receipts != box.derive_key("imgate something else v1")
+    assert receipts != SecretBox(Fernet.generate_key()).derive_key("imgate deletion receipts v1")
+    assert key not in receipts and base64.urlsafe_b64decode(key) != receipts

@@ -111,14 +111,38 @@ def test_a_file_from_before_accounts_is_migrated_and_keeps_its_workspaces(tmp_pa
     db.close()
     store = SqliteAccountStore(path)
     try:
-        assert store.schema_version == len(MIGRATIONS) == 3
+        assert store.schema_version == len(MIGRATIONS) == 4
         workspace = store.get_workspace("acme")
         assert workspace is not None
         assert (workspace.plan, workspace.revision, workspace.capture_retention) == ("pro", 4, 600)
         assert (workspace.limit_overrides, workspace.billing) == (PlanOverrides(), Billing())
+        assert workspace.ip_allowlist == ()
         assert workspace.limits().requests_per_second == 100
         updated = store.update_workspace(dataclasses.replace(workspace, billing=Billing("cus_X1", "active")))
         assert store.find_workspace_by_stripe_customer("cus_X1") == updated
+    finally:
+        store.close()
+
+
+def test_a_file_from_before_ip_allowlists_is_migrated_and_keeps_its_accounts(tmp_path: Path) -> None:
+    path = tmp_path / "a.sqlite3"
+    _file_at_version(path, 3)
+    with sqlite3.connect(path, isolation_level=None) as db:
+        db.execute(
+            "INSERT INTO workspaces (namespace, active, origin_kind, origin, origin_secret_sealed, allowed_origins, "
+            "allowed_sources, allowed_capture_domains, capture_retention, plan, purges, created_at, revision, "
+            "stripe_customer_id) VALUES ('acme', 1, 'none', '{}', '', '[\"*\"]', '[\"*\"]', '[]', 600, "
+            "'business', '[]', 1700000000.0, 7, 'cus_Old1')"
+        )
+    db.close()
+    store = SqliteAccountStore(path)
+    try:
+        assert store.schema_version == len(MIGRATIONS)
+        workspace = store.get_workspace("acme")
+        assert workspace is not None and workspace.ip_allowlist == () and workspace.revision == 7
+        assert workspace.billing.stripe_customer_id == "cus_Old1"
+        updated = store.update_workspace(dataclasses.replace(workspace, ip_allowlist=("203.0.113.0/24",)))
+        assert store.get_workspace("acme") == updated and updated.ip_allowlist == ("203.0.113.0/24",)
     finally:
         store.close()
 

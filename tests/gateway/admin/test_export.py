@@ -1,0 +1,172 @@
+"""Export of everything stored about a workspace, and deletion with a signed receipt."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import hashlib
+import hmac
+import json
+import time
+from typing import Any
+
+import pytest
+from cryptography.fernet import Fernet
+
+from gateway import admin
+from gateway.accounts.memory import MemoryAccountStore
+from gateway.accounts.plans import PlanOverrides
+from gateway.accounts.secrets import SecretBox
+from gateway.admin import AdminContext, MarkChanges, NotFound, OriginChanges, WorkspaceChanges
+from gateway.cache.keys import cache_key
+from gateway.cache.results import CachedResult
+from tests.gateway.admin.conftest import png
+
+pytestmark = pytest.mark.anyio
+
+SECRET = "planted-s3-secret-0123456789"
+
+
+@pytest.fixture
+async def filled(ctx: AdminContext) -> dict[str, Any]:
+    """A workspace with something of every kind, and what was put in."""
+    await admin.create_workspace(
+        ctx,
+        "acme",
+        WorkspaceChanges(
+            plan="business",
+            origin=OriginChanges(kind="s3", bucket="photos", access_key_id="AKIAEXAMPLE", secret_access_key=SECRET),
+            ip_allowlist=("192.0.2.0/24",),
+        ),
+    )
+    await admin.create_workspace(ctx, "other")
+    upload = png(30, 10)
+    await admin.create_mark(ctx, "acme", "upload", MarkChanges(image_data=upload, alpha="60"))
+    await admin.create_mark(ctx, "acme", "credit", MarkChanges(text="© Acme"))
+    await admin.add_rule(ctx, "acme", "credit", ("premium/**",))
+    await admin.add_member(ctx, "acme", "owner@example.com", "owner")
+    key = await admin.create_key(ctx, "acme", "Production", "write")
+    await admin.authenticate_key(ctx, key.secret)
+    await admin.set_limit_overrides(ctx, "acme", PlanOverrides(custom_domains=3))
+    await admin.bind_stripe_customer(ctx, "acme", "cus_Acme123")
+    await admin.purge(ctx, "acme", "products/")
+    await admin.create_key(ctx, "other", "Theirs")
+    now = time.time()
+    for namespace in ("acme", "other"):
+        entry = CachedResult(data=b"img", content_type="image/png", created_at=now, expires_at=now + 600)
+        await ctx.results.put(cache_key(namespace, "o", "a.jpg", "id:a", "w=10"), entry)
+    return {"upload": upload, "secret": key.secret, "prefix": key.key.prefix}
+
+
+async def test_the_export_holds_everything_stored(ctx: AdminContext, filled: dict[str, Any]) -> None:
+    document = await admin.export_workspace(ctx, "acme")
+    text = json.dumps(document)  # JSON-ready
+    assert document["kind"] == "imgate.workspace-export" and document["version"] == 1
+    workspace = document["workspace"]
+    assert workspace["namespace"] == "acme" and workspace["plan"] == "business"
+    assert workspace["origin"] == {"kind": "s3", "bucket": "photos", "access_key_id": "AKIAEXAMPLE"}
+    assert workspace["origin_secret_set"] is True and workspace["ip_allowlist"] == ["192.0.2.0/24"]
+    assert workspace["limit_overrides"] == {"custom_domains": 3}
+    assert document["billing"]["stripe_customer_id"] == "cus_Acme123"
+    assert [marker["prefix"] for marker in document["purges"]] == ["products/"]
+    marks = {mark["name"]: mark for mark in document["marks"]}
+    assert base64.b64decode(marks["upload"]["image_data_base64"]) == filled["upload"]
+    assert marks["upload"]["alpha"] == 60 and marks["credit"]["text"] == "© Acme"
+    assert marks["credit"]["image_data_base64"] == ""
+    assert [(rule["preset"], rule["key_patterns"]) for rule in document["rules"]] == [("credit", ["premium/**"])]
+    assert [(m["email"], m["role"]) for m in document["members"]] == [("owner@example.com", "owner")]
+    assert [(k["prefix"], k["name"], k["scope"]) for k in document["keys"]] == [
+        (filled["prefix"], "Production", "write")
+    ]
+    assert [(use["prefix"], use["requests"]) for use in document["key_usage"]] == [(filled["prefix"], 1)]
+    operations = [row["operation"] for row in document["audit"]]
+    assert "key.create" in operations and "workspace.create" in operations and "workspace.purge" in operations
+    # Never a secret: not the bucket's, not the key's or its digest, not the sealed form; nothing of another workspace.
+    assert SECRET not in text and filled["secret"] not in text and "sha256" not in text
+    assert "Theirs" not in text
+
+
+async def test_exporting_is_audited(ctx: AdminContext, store: MemoryAccountStore, filled: dict[str, Any]) -> None:
+    await admin.export_workspace(ctx.acting_as("user:owner@example.com"), "acme")
+    row = store.list_audit("acme").entries[0]
+    assert (row.actor, row.operation, row.status) == ("user:owner@example.com", "workspace.export", 200)
+    with pytest.raises(NotFound):
+        await admin.export_workspace(ctx, "ghost")
+
+
+async def test_deletion_removes_everything_and_signs_a_receipt(
+    ctx: AdminContext, store: MemoryAccountStore, filled: dict[str, Any]
+) -> None:
+    audit_rows = len((await admin.export_workspace(ctx, "acme"))["audit"]) + 1  # the export's own row
+    receipt = await admin.delete_workspace_with_receipt(ctx, "acme")
+    assert receipt.namespace == "acme" and abs(receipt.deleted_at - time.time()) < 5
+    assert dict(receipt.removed) == {
+        "marks": 2,
+        "rules": 1,
+        "members": 1,
+        "api_keys": 1,
+        "key_usage_days": 1,
+        "audit_rows": audit_rows,
+        "stored_outputs": 1,
+    }
+    assert store.get_workspace("acme") is None and store.list_marks("acme") == []
+    assert store.list_api_keys("acme") == [] and store.list_members("acme") == []
+    assert store.list_audit("acme").entries == ()
+    assert await admin.authenticate_key(ctx, filled["secret"]) is None
+    assert await ctx.results.get(cache_key("acme", "o", "a.jpg", "id:a", "w=10")) is None
+    assert await ctx.results.get(cache_key("other", "o", "a.jpg", "id:a", "w=10")) is not None
+    assert [k.name for k in store.list_api_keys("other")] == ["Theirs"]
+    assert [row.operation for row in store.list_audit("").entries] == ["workspace.delete"]
+    shown = receipt.as_dict()
+    json.dumps(shown)
+    assert await admin.verify_receipt(ctx, shown)
+    assert await admin.verify_receipt(ctx, json.loads(json.dumps(shown)))  # as read back from a file
+    with pytest.raises(NotFound):
+        await admin.delete_workspace_with_receipt(ctx, "acme")
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda r: r.update(namespace="other"),
+        lambda r: r.update(deleted_at=r["deleted_at"] + 1),
+        lambda r: r["removed"].update(stored_outputs=0),
+        lambda r: r["removed"].update(extra=1),
+        lambda r: r.update(note="added"),
+        lambda r: r.pop("version"),
+        lambda r: r.update(kind="something-else"),
+        lambda r: r.update(signature=r["signature"][:-1] + ("0" if r["signature"][-1] != "0" else "1")),
+        lambda r: r.update(signature=""),
+        lambda r: r.pop("signature"),
+        lambda r: r.update(signature=None),
+        lambda r: r.update(removed={1, 2}),
+        lambda r: r.update(deleted_at=float("nan")),
+    ],
+)
+async def test_a_tampered_receipt_is_refused(ctx: AdminContext, filled: dict[str, Any], tamper: Any) -> None:
+    receipt = (await admin.delete_workspace_with_receipt(ctx, "acme")).as_dict()
+    changed = copy.deepcopy(receipt)
+    tamper(changed)
+    assert not await admin.verify_receipt(ctx, changed)
+    assert await admin.verify_receipt(ctx, receipt)
+
+
+async def test_only_the_same_gateway_key_verifies(ctx: AdminContext, filled: dict[str, Any]) -> None:
+    receipt = (await admin.delete_workspace_with_receipt(ctx, "acme")).as_dict()
+    elsewhere = AdminContext(
+        ctx.store, ctx.settings, SecretBox(Fernet.generate_key()), ctx.results, ctx.sources, ctx.guard
+    )
+    assert not await admin.verify_receipt(elsewhere, receipt)
+    for junk in ({}, {"kind": "imgate.deletion-receipt"}, "receipt", None, [receipt]):
+        assert not await admin.verify_receipt(ctx, junk)  # type: ignore[arg-type]
+
+
+async def test_the_receipt_key_is_derived_not_the_fernet_key(ctx: AdminContext, filled: dict[str, Any]) -> None:
+    """The signature is made with a key of its own: nothing signed can stand in for a sealed credential."""
+    key = ctx.secrets.derive_key("imgate deletion receipts v1")
+    assert key != ctx.secrets.derive_key("another purpose") and len(key) == 32
+    receipt = await admin.delete_workspace_with_receipt(ctx, "acme")
+    canonical = json.dumps(receipt.payload(), sort_keys=True, separators=(",", ":")).encode()
+    assert receipt.signature == hmac.new(key, canonical, hashlib.sha256).hexdigest()
+    fernet_key = ctx.secrets._key  # the raw key material, read here only to show it is not what signs
+    assert receipt.signature != hmac.new(fernet_key, canonical, hashlib.sha256).hexdigest()
