@@ -1,0 +1,48 @@
+"""Data handling: the whole workspace as one JSON document, and deleting it with a signed receipt.
+
+The export holds everything stored about the workspace (settings without secrets, marks with uploaded images
+as base64, rules, members, key metadata, usage, audit); rendered outputs are not in it, they are derived from
+the owner's own originals. Deleting removes the workspace with all of that, purges its stored outputs, and
+answers a receipt signed with the gateway's key. The key making the call goes with the workspace.
+"""
+
+from __future__ import annotations
+
+from gateway.admin.export import delete_workspace_with_receipt, export_workspace
+from gateway.routes.api.endpoint import ApiCall, Endpoint
+from gateway.routes.api.models import ExportOut, ReceiptOut
+from gateway.routes.api.workspaces import WORKSPACE
+
+_TAG = "workspace"
+
+
+async def export(call: ApiCall) -> ExportOut:
+    return ExportOut(await export_workspace(call.ctx, call.namespace))
+
+
+async def delete_workspace(call: ApiCall) -> ReceiptOut:
+    receipt = await delete_workspace_with_receipt(call.ctx, call.namespace)
+    return ReceiptOut.model_validate(receipt.as_dict())
+
+
+ENDPOINTS = (
+    Endpoint(
+        "GET",
+        f"{WORKSPACE}/export",
+        "Everything stored about the workspace, as one document",
+        export,
+        _TAG,
+        response=ExportOut,
+    ),
+    Endpoint(
+        "DELETE",
+        WORKSPACE,
+        "Delete the workspace and all its data; answers a signed receipt",
+        delete_workspace,
+        _TAG,
+        scope="write",
+        response=ReceiptOut,
+        description="Irreversible. Every key of the workspace, this one included, stops working at once.",
+        removes_workspace=True,
+    ),
+)

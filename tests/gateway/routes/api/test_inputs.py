@@ -1,0 +1,75 @@
+"""Bodies and query strings into models: errors name the field and never repeat what was sent."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from gateway.errors import ValidationError
+from gateway.routes.api.inputs import parse_body, parse_query
+from gateway.routes.api.models import AuditQuery, KeyCreate, MarkCreate, PurgeRequest, WorkspacePatch
+
+PLANTED = "sk_planted_secret_value"
+
+
+@pytest.mark.parametrize(
+    ("model", "body", "starts"),
+    [
+        (WorkspacePatch, b'{"allowed_origins": "' + PLANTED.encode() + b'"}', "body.allowed_origins: "),
+        (WorkspacePatch, b'{"' + PLANTED.encode() + b'": 1}', "body.sk_planted"),
+        (KeyCreate, b'{"name": "x", "scope": "' + PLANTED.encode() + b'"}', "body.scope: "),
+        (KeyCreate, b"{}", "body.name: "),
+        (MarkCreate, b'{"name": "x", "alpha": "70"}', "body.alpha: "),
+        (MarkCreate, b'{"name": "x", "tile": 1}', "body.tile: "),
+        (WorkspacePatch, b'{"capture_retention": true}', "body.capture_retention: "),
+        (WorkspacePatch, b"[]", "body: "),
+        (WorkspacePatch, b'"' + PLANTED.encode() + b'"', "body: "),
+        (WorkspacePatch, b"{" + PLANTED.encode(), "body: Invalid JSON"),
+        (WorkspacePatch, b'{"revision": NaN}', "body.revision: "),
+        (MarkCreate, b'{"name": "x", "scale": NaN}', "body.scale: "),
+        (MarkCreate, b'{"name": "x", "scale": Infinity}', "body.scale: "),
+    ],
+)
+def test_refusals_name_the_field(model: type, body: bytes, starts: str) -> None:
+    with pytest.raises(ValidationError) as refused:
+        parse_body(model, body)
+    assert refused.value.message.startswith(starts), refused.value.message
+    if not starts.startswith("body.sk_planted"):
+        assert PLANTED not in refused.value.message
+
+
+def test_an_empty_body_is_an_empty_object() -> None:
+    assert parse_body(PurgeRequest, b"").prefix == ""
+    assert parse_body(PurgeRequest, b"  \n").prefix == ""
+
+
+def test_a_made_up_field_name_is_cut_short() -> None:
+    with pytest.raises(ValidationError) as refused:
+        parse_body(WorkspacePatch, b'{"' + b"x" * 5000 + b'\\u0007": 1}')
+    assert len(refused.value.message) < 200 and "\x07" not in refused.value.message
+
+
+def test_query_strings_coerce_but_refuse_repeats_and_strangers() -> None:
+    parsed = parse_query(AuditQuery, [("limit", "20")])
+    assert parsed is not None and parsed.limit == 20
+    for pairs, starts in (
+        ([("limit", "1"), ("limit", "2")], "query.limit: given more than once"),
+        ([("page", "2")], "query.page: "),
+        ([("limit", "0")], "query.limit: "),
+        ([("limit", "501")], "query.limit: "),
+    ):
+        with pytest.raises(ValidationError) as refused:
+            parse_query(AuditQuery, pairs)
+        assert refused.value.message.startswith(starts)
+    with pytest.raises(ValidationError):
+        parse_query(None, [("anything", "x")])
+    assert parse_query(None, []) is None
+
+
+@given(st.binary(max_size=300))
+def test_any_bytes_are_a_model_or_a_validation_error(body: bytes) -> None:
+    try:
+        parse_body(WorkspacePatch, body)
+    except ValidationError as refused:
+        assert refused.message.startswith("body")
