@@ -2,13 +2,18 @@
 
     FastHits                  hits from memory, in front of the framework (gateway.web.fasthits)
       Starlette
-        /_/health             gateway.routes.ops
+        /_/health             gateway.routes.ops (GET and HEAD; any other method: 405)
         /_/api/v1/…           gateway.routes.api (the management API), and POST /_/billing/stripe
-        /_/…                  404
-        every other path      gateway.routes.images -> the request path (gateway.delivery.path)
+        /_/…                  404, whatever the method
+        every other target    gateway.routes.images -> the request path (gateway.delivery.path)
 
-Workspace paths answer their own errors, with the workspace's CORS headers; the exception handlers here
-are for the gateway's own paths and for anything that escapes.
+Every answer is the gateway's JSON error shape (``gateway.web.responses``), whatever was asked: workspace paths
+answer their own errors, with the workspace's CORS headers; the exception handlers here turn everything else
+(Starlette's own 404 and 405, a ``GatewayError`` or a bug escaping a route) into it. Two of Starlette's
+defaults are turned off for that: a path no route pattern matches (a decoded CR or LF, ``*``, the
+``host:port`` of a CONNECT) goes to the image route, which answers it, instead of Starlette's plain-text 404;
+and ``redirect_slashes``, which answers a path that would match with a slash added by a 307 whose
+``Location`` is built from the Host header, is off: the gateway never redirects.
 """
 
 from __future__ import annotations
@@ -18,16 +23,24 @@ import logging
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from gateway.accounts.store import AccountStore
 from gateway.delivery.hooks import RequestHooks
-from gateway.errors import GatewayError, Internal, NotFound
+from gateway.errors import (
+    GatewayError,
+    Internal,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    ValidationError,
+)
 from gateway.routes.api import api_routes
 from gateway.routes.images import image
-from gateway.routes.ops import health
+from gateway.routes.ops import HEALTH, health, not_found
 from gateway.services import build_services
 from gateway.settings import Settings, load_settings
 from gateway.web.fasthits import FastHits
@@ -45,8 +58,26 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     return error_response(Internal())
 
 
-async def _not_found(request: Request) -> Response:
-    return error_response(NotFound())
+# Starlette's own refusals, as the gateway's errors (their detail text is Starlette's, so it is not shown).
+_HTTP_ERRORS: dict[int, type[GatewayError]] = {
+    400: ValidationError,
+    404: NotFound,
+    405: MethodNotAllowed,
+    413: PayloadTooLarge,
+}
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    headers = dict(exc.headers or {}) if isinstance(exc, HTTPException) else {}
+    if status == 405:
+        allowed = ", ".join(sorted(method.strip() for method in headers.get("Allow", "").split(",") if method.strip()))
+        return error_response(MethodNotAllowed(f"allowed here: {allowed}", headers={"Allow": allowed}))
+    cls = _HTTP_ERRORS.get(status)
+    if cls is None:
+        log.warning("HTTP %d raised by the framework, answered as INTERNAL", status)
+        return error_response(Internal())
+    return error_response(cls(headers=headers))
 
 
 def create_app(
@@ -68,18 +99,21 @@ def create_app(
             await services.aclose()
 
     routes = [
-        Route("/_/health", health, methods=["GET"]),
+        # Plain ASGI apps, so every method reaches them and each answers the methods it does not take itself.
+        Route(HEALTH, health),
         *api_routes(),  # /_/api/v1/… and POST /_/billing/stripe (gateway.routes.api)
-        Route("/_/{rest:path}", _not_found),
-        Route("/_", _not_found),
-        # Every method: the request path answers preflights, and refuses other methods with the CORS headers.
-        Route("/{path:path}", image),
+        Route("/_/{rest:path}", not_found),
+        Route("/_", not_found),
     ]
     application = Starlette(
         routes=routes,
         lifespan=lifespan,
-        exception_handlers={GatewayError: _gateway_error, Exception: _unexpected},
+        exception_handlers={HTTPException: _http_error, GatewayError: _gateway_error, Exception: _unexpected},
     )
+    # Every other target goes to the image route, every method included: the request path answers preflights and
+    # refuses other methods with the workspace's CORS headers. See the module docstring for both settings.
+    application.router.default = image
+    application.router.redirect_slashes = False
     fast = FastHits(application)
     return fast
 

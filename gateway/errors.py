@@ -16,13 +16,14 @@ never hold a secret, a storage credential or an internal address::
     ├── IpNotAllowed           403 IP_NOT_ALLOWED       (management API: workspace IP allowlist)
     ├── Conflict               409 CONFLICT             (management API: stale revision, exists, in use)
     ├── PayloadTooLarge        413 PAYLOAD_TOO_LARGE    (management API: request body)
-    ├── SourceTooLarge         413 SOURCE_TOO_LARGE     (bytes or pixels)
+    ├── SourceTooLarge         413 SOURCE_TOO_LARGE     (bytes, pixels, or an encoder's output cap)
     ├── UnsupportedMedia       415 UNSUPPORTED_MEDIA
     ├── RateLimited            429 RATE_LIMITED         (+ Retry-After)
     ├── OriginError            502 ORIGIN_ERROR
     ├── Overloaded             503 OVERLOADED           (+ Retry-After)
     ├── CaptureUnavailable     503 CAPTURE_UNAVAILABLE
-    ├── Timeout                504 TIMEOUT
+    ├── RenderTimeout          503 RENDER_TIMEOUT       (the transform's own deadline)
+    ├── Timeout                504 TIMEOUT              (the origin or a capture)
     └── Internal               500 INTERNAL
 
 Errors are answered with ``Cache-Control: no-store`` and are never written to any cache.
@@ -33,7 +34,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import ClassVar
 
-from transforms.errors import ImageTooLarge, InvalidParameter, TransformError, UnsupportedImage
+from transforms.errors import ImageTooLarge, InvalidParameter, RenderTimedOut, TransformError, UnsupportedImage
 
 
 class GatewayError(Exception):
@@ -51,7 +52,7 @@ class GatewayError(Exception):
 
 
 class ValidationError(GatewayError):
-    """An unknown parameter or a bad value (the message names it)."""
+    """An unknown parameter or a bad value (the message names it), or a target that is no plain path (`*`, CR, LF)."""
 
     code, status, default_message = "VALIDATION_ERROR", 400, "invalid request"
 
@@ -87,7 +88,7 @@ class BlockedAddress(GatewayError):
 
 
 class MethodNotAllowed(GatewayError):
-    """A method other than GET, HEAD or a CORS preflight's OPTIONS on an image path; `Allow` lists them."""
+    """A method the path does not take (image paths: GET, HEAD and CORS preflights); `Allow` lists those it does."""
 
     code, status, default_message = "METHOD_NOT_ALLOWED", 405, "only GET, HEAD and CORS preflights are allowed"
 
@@ -123,7 +124,7 @@ class PayloadTooLarge(GatewayError):
 
 
 class SourceTooLarge(GatewayError):
-    """Over the byte cap, or over the pixel budget (read from the header, before decoding)."""
+    """Over the byte cap, the pixel budget (read from the header, before decoding), or a slow encoder's output cap."""
 
     code, status, default_message = "SOURCE_TOO_LARGE", 413, "the source image is too large"
 
@@ -147,7 +148,7 @@ class OriginError(GatewayError):
 
 
 class Overloaded(GatewayError):
-    """The transform or capture queue is full; `Retry-After` says when to retry."""
+    """The transform or capture queue is full, or a transform would not start within `queue_timeout` (+ Retry-After)."""
 
     code, status, default_message = "OVERLOADED", 503, "the gateway is busy, retry shortly"
 
@@ -156,6 +157,12 @@ class CaptureUnavailable(GatewayError):
     """Captures are turned off, no browser starts, or the browser crashed."""
 
     code, status, default_message = "CAPTURE_UNAVAILABLE", 503, "captures are unavailable"
+
+
+class RenderTimeout(GatewayError):
+    """The transform ran past `transform_timeout` and was stopped; nothing was cached (503: the gateway's own work)."""
+
+    code, status, default_message = "RENDER_TIMEOUT", 503, "the image took too long to render"
 
 
 class Timeout(GatewayError):
@@ -178,4 +185,6 @@ def from_transform_error(exc: TransformError) -> GatewayError:
         return SourceTooLarge(exc.message)
     if isinstance(exc, UnsupportedImage):
         return UnsupportedMedia(exc.message)
+    if isinstance(exc, RenderTimedOut):
+        return RenderTimeout(exc.message)
     return Internal()

@@ -23,7 +23,7 @@ from gateway.delivery.hooks import NoHooks, RequestHooks
 from gateway.delivery.path import RequestPath
 from gateway.delivery.plans import Planner
 from gateway.delivery.pool import TransformPool
-from gateway.delivery.render import Renderer
+from gateway.delivery.render import Renderer, pixel_budget
 from gateway.marks.resolve import MarkResolver
 from gateway.netguard import guard_for
 from gateway.settings import Settings
@@ -32,7 +32,6 @@ from gateway.sources.external import ExternalFetcher
 from gateway.sources.factory import SourceFactory
 from gateway.tenancy import Tenancy
 from transforms import vips
-from transforms.pipeline import PixelBudget
 
 log = logging.getLogger("imgate")
 
@@ -78,14 +77,18 @@ def build_services(
     guard = guard_for(settings)
     factory = SourceFactory(settings, guard, secret_box(settings))
     results = build_result_store(settings)
-    pool = TransformPool(settings.transform_threads, settings.transform_queue)
-    budget = PixelBudget(max_pixels=settings.max_source_pixels, max_output_side=settings.max_output_side)
+    pool = TransformPool(
+        settings.transform_threads,
+        settings.transform_queue,
+        queue_timeout=settings.queue_timeout,
+        run_timeout=settings.transform_timeout,
+    )
     renderer = Renderer(
         MemoryTier(settings.memory_cache_mb * MIB),
         OriginalsCache(settings.originals_cache_mb * MIB, settings.originals_cache_ttl),
         results,
         pool,
-        budget,
+        pixel_budget(settings),
     )
     tenancy = Tenancy(store, factory.build, settings.tenancy_ttl)
     external = ExternalFetcher(factory.limits, guard)

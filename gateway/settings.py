@@ -6,6 +6,9 @@ environment variable per setting: ``IMGATE_`` + the upper-cased name, and for a 
 is ``IMGATE_CAPTURE_POOL_SIZE``. An unknown key in the file, an ``IMGATE_*`` variable that names no setting
 (other than the few in ``OTHER_VARIABLES``), or a value of the wrong type or range stops start-up with a
 message naming the setting, so a typo never becomes a silent default.
+
+``deny_networks`` and ``deny_hosts`` are the only settings a running gateway picks up without a restart:
+``gateway.netguard`` re-reads them from ``Settings.config_file`` when it changes (see ``DenyList`` there).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from gateway.policy.hosts import InvalidHost, normalise_host
+from gateway.policy.hosts import InvalidHost, is_ip_literal, normalise_host
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = REPO_ROOT / "config" / "gateway.toml"
@@ -51,6 +54,41 @@ def _networks(name: str, texts: tuple[str, ...]) -> None:
             ipaddress.ip_network(text, strict=True)
         except ValueError as exc:
             raise SettingsError(f"setting {name!r}: {text!r} is not a CIDR network (address/prefix)") from exc
+
+
+def deny_host_pattern(text: str) -> str:
+    """The comparable form of one ``deny_hosts`` entry: an exact host, or ``*.domain`` for every subdomain.
+
+    Unlike the allowlists, a wildcard may cover a single label (``*.internal``): refusing a whole private
+    suffix is exactly what a deny list is for. Addresses belong in ``deny_networks``.
+    """
+    pattern = text.strip()
+    wildcard = pattern.startswith("*.")
+    base = pattern[2:] if wildcard else pattern
+    if _is_address(base):
+        raise SettingsError(f"setting 'deny_hosts': {text!r} is an address; list it in 'deny_networks'")
+    try:
+        if "*" in base:
+            raise InvalidHost("'*' only as the first label")
+        host = normalise_host(base)
+    except InvalidHost as exc:
+        raise SettingsError(
+            f"setting 'deny_hosts': {text!r} is not a host name or a '*.domain' pattern ({exc})"
+        ) from exc
+    if is_ip_literal(host):
+        raise SettingsError(f"setting 'deny_hosts': {text!r} is an address; list it in 'deny_networks'")
+    return f"*.{host}" if wildcard else host
+
+
+def _is_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+_NOT_A_SETTING = "imgate.not_a_setting"
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +124,10 @@ class CaptureSettings:
     proxy_clients: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
     proxy_connect_timeout: float = 5.0
     proxy_idle_timeout: float = 30.0
+    # Non-public networks the pages' own requests may reach, used by the egress proxy INSTEAD of the top-level
+    # ``trusted_networks`` (development and tests only). The capture machinery (every worker's ChromeDriver,
+    # DevTools and proxy ports, the gateway's own port) stays refused whatever this says.
+    trusted_networks: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for name in (
@@ -109,6 +151,7 @@ class CaptureSettings:
         if not 0 <= self.proxy_port <= 65535:
             raise SettingsError("setting 'capture.proxy_port' must be 0 (any free port) to 65535")
         _networks("capture.proxy_clients", self.proxy_clients)
+        _networks("capture.trusted_networks", self.trusted_networks)
         if not self.proxy_listen_host:
             raise SettingsError("setting 'capture.proxy_listen_host' must be an address or a host name")
         if self.proxy_public_host:
@@ -162,8 +205,14 @@ class Settings:
     secret_key: str = ""
     # tenancy
     tenancy_ttl: float = 5.0
+    # Days audit rows are kept; older ones are pruned.
+    audit_retention_days: int = 90
     # network
     trusted_networks: tuple[str, ...] = ()
+    # Refused on top of the built-in rules, on every outbound path (origins, src=, bucket endpoints, the capture
+    # egress proxy), even inside trusted_networks; re-read from the settings file while running.
+    deny_networks: tuple[str, ...] = ()
+    deny_hosts: tuple[str, ...] = ()
     origin_connect_timeout: float = 3.0
     origin_timeout: float = 15.0
     max_source_bytes: int = 50 * 1024 * 1024
@@ -174,6 +223,16 @@ class Settings:
     vips_concurrency: int = 1
     transform_threads: int = 2
     transform_queue: int = 64
+    # Seconds one transform may run before it is stopped (503 RENDER_TIMEOUT, nothing cached), and that one may
+    # wait for a transform thread: a request that would wait longer is refused (503 OVERLOADED + Retry-After).
+    transform_timeout: float = 10.0
+    queue_timeout: float = 2.0
+    # The slow encoders' output caps in pixels, frames summed (413 SOURCE_TOO_LARGE naming the cap).
+    max_gif_pixels: int = 12_000_000
+    max_gif_frame_pixels: int = 2_000_000
+    max_avif_pixels: int = 4_194_304
+    max_lossless_pixels: int = 2_500_000
+    max_animation_pixels: int = 40_000_000
     # caches
     memory_cache_mb: int = 256
     originals_cache_mb: int = 128
@@ -188,13 +247,23 @@ class Settings:
     result_s3_access_key_id: str = ""
     result_s3_secret_access_key: str = field(default="", repr=False)
     result_s3_timeout: float = 0.5
+    # management API (/_/api/v1) and billing webhook
+    # Networks of reverse proxies whose X-Forwarded-For is believed for the client address (IP allowlists).
+    trusted_proxies: tuple[str, ...] = ()
+    # Largest request body of the management API, in bytes (a mark image is uploaded as base64 in one).
+    api_max_body_bytes: int = 4 * 1024 * 1024
+    # Stripe's signing secret of the billing webhook (whsec_...); empty = POST /_/billing/stripe answers 404.
+    stripe_webhook_secret: str = field(default="", repr=False)
     # sections
     capture: CaptureSettings = field(default_factory=CaptureSettings)
+    # Not a setting: the file these settings were read from (None if none was), for what is re-read live.
+    config_file: Path | None = field(default=None, compare=False, repr=False, metadata={_NOT_A_SETTING: True})
 
     def __post_init__(self) -> None:
         for name in (
             "port",
             "tenancy_ttl",
+            "audit_retention_days",
             "origin_connect_timeout",
             "origin_timeout",
             "max_source_bytes",
@@ -203,10 +272,18 @@ class Settings:
             "vips_concurrency",
             "transform_threads",
             "transform_queue",
+            "transform_timeout",
+            "queue_timeout",
+            "max_gif_pixels",
+            "max_gif_frame_pixels",
+            "max_avif_pixels",
+            "max_lossless_pixels",
+            "max_animation_pixels",
             "memory_cache_mb",
             "originals_cache_mb",
             "result_store_max_mb",
             "result_s3_timeout",
+            "api_max_body_bytes",
         ):
             _positive(name, getattr(self, name))
         if self.workers < 0:
@@ -220,6 +297,10 @@ class Settings:
         if self.result_store == "s3" and not self.result_s3_bucket:
             raise SettingsError("setting 'result_s3_bucket' is required when result_store = 's3'")
         _networks("trusted_networks", self.trusted_networks)
+        _networks("trusted_proxies", self.trusted_proxies)
+        _networks("deny_networks", self.deny_networks)
+        for pattern in self.deny_hosts:
+            deny_host_pattern(pattern)
 
     # Derived paths: relative settings are relative to the working directory the gateway starts in.
     @property
@@ -247,7 +328,12 @@ _SECTIONS: Mapping[str, type[Any]] = {"capture": CaptureSettings}
 
 
 def _kinds(cls: type[Any]) -> dict[str, str]:
-    return {f.name: str(f.type) for f in fields(cls) if f.name not in _SECTIONS}
+    return {f.name: str(f.type) for f in setting_fields(cls) if f.name not in _SECTIONS}
+
+
+def setting_fields(cls: type[Any]) -> tuple[dataclasses.Field[Any], ...]:
+    """The fields of a settings class that are settings (``config_file`` is not)."""
+    return tuple(f for f in fields(cls) if not f.metadata.get(_NOT_A_SETTING))
 
 
 def _environment_names() -> dict[str, tuple[str | None, str]]:
@@ -345,15 +431,21 @@ def load_settings(
 ) -> Settings:
     """Defaults, then the file, then ``IMGATE_*``, then ``overrides`` (flat names, or a whole section)."""
     env = os.environ if environ is None else environ
-    path = config_path or Path(env.get(CONFIG_VARIABLE, "") or DEFAULT_CONFIG)
+    named = env.get(CONFIG_VARIABLE, "")
+    path = config_path or Path(named or DEFAULT_CONFIG)
     values: dict[str, Any] = {}
     sections: dict[str, dict[str, Any]] = {name: {} for name in _SECTIONS}
     if path.exists():
         _read_file(path, values, sections)
+        values["config_file"] = path
     elif config_path is not None:
         raise SettingsError(f"config file {config_path} does not exist")
+    elif named:
+        # Only the default file may be absent: a file the operator named is meant to be read, and running on
+        # defaults instead would hide the typo.
+        raise SettingsError(f"{CONFIG_VARIABLE} names a config file that does not exist: {named}")
     _read_environment(env, values, sections)
-    known = {f.name for f in fields(Settings)}
+    known = {f.name for f in setting_fields(Settings)}
     for name, raw in overrides.items():
         if name not in known:
             raise SettingsError(f"unknown setting {name!r}")

@@ -58,6 +58,10 @@ otherwise. `frame=N` takes frame N (1 is the first) as a still, decoding only th
 the image does not have is a 400 naming `frame`. JPEG, PNG and AVIF output of an animation show its
 first frame. With `auto=format`, an animated source gets WebP where a still would get AVIF, so that
 it keeps moving.
+
+The encoders that cannot be stopped half-way have caps on the output's size (above): GIF (one frame,
+and every frame summed), AVIF, lossless WebP and AVIF, and any animation (every frame summed). Every
+transform also has a time limit: a run past it stops, and nothing is cached.
 """
 
 _INFO = """\
@@ -74,6 +78,7 @@ most 100 pixels a side; the dominant colour comes from the same thumbnail.
 """
 
 
+_OUTPUT_CAP = "`413 SOURCE_TOO_LARGE` naming the cap, before any pixel is encoded"
 # What each budget field bounds, and what a request over it gets.
 _BUDGET_ROWS = {
     "max_pixels": (
@@ -86,6 +91,14 @@ _BUDGET_ROWS = {
     ),
     "max_input_side": ("either side of the source", "`413 SOURCE_TOO_LARGE`, read from the header"),
     "max_frames": ("frames of an animated output", "`413 SOURCE_TOO_LARGE`, read from the header"),
+    "max_gif_pixels": ("pixels of a GIF output, frames summed", _OUTPUT_CAP),
+    "max_gif_frame_pixels": ("pixels of one frame of a GIF output", _OUTPUT_CAP),
+    "max_avif_pixels": (
+        "pixels of an AVIF output",
+        _OUTPUT_CAP + "; an AVIF chosen by `auto=format` is written as WebP instead",
+    ),
+    "max_lossless_pixels": ("pixels of a `lossless=1` WebP or AVIF output", _OUTPUT_CAP),
+    "max_animation_pixels": ("pixels of an animated output, frames summed", _OUTPUT_CAP),
 }
 
 

@@ -5,8 +5,9 @@ onto an HTTP status and a stable code (see ``gateway.errors.from_transform_error
 
     TransformError                 base; ``message`` is always safe to show a caller
     ├── InvalidParameter           a query parameter is unknown or out of range (names it)
-    ├── ImageTooLarge              pixel budget or dimension cap exceeded (checked from the header)
-    └── UnsupportedImage           not an image, a blocked loader, truncated or corrupt data
+    ├── ImageTooLarge              pixel budget, dimension cap or an encoder's size cap exceeded (before decoding)
+    ├── UnsupportedImage           not an image, a blocked loader, truncated or corrupt data
+    └── RenderTimedOut             the run went past its deadline (``transforms.deadline``)
 """
 
 from __future__ import annotations
@@ -30,3 +31,8 @@ class ImageTooLarge(TransformError):
 
 class UnsupportedImage(TransformError):
     pass
+
+
+class RenderTimedOut(TransformError):
+    def __init__(self, message: str = "the image took too long to render") -> None:
+        super().__init__(message)

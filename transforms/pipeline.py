@@ -5,6 +5,9 @@ order lives here, in one tuple, and each step decides for itself whether it appl
 once when it does not, so a plain resize pays for none of the others). Geometry is settled
 (``layout``) before the first pixel is decoded (``load``). A new operation is one module in
 ``transforms/steps`` and one line below. ``fm=json`` does not run the steps: see ``transforms.info``.
+
+As in imgproxy, a run's deadline is checked after every step; libvips' own loops check it too, from the
+load step on (``transforms.deadline``), so a run past its deadline stops with ``RenderTimedOut``.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from typing import TYPE_CHECKING, Protocol
 
 import pyvips
 
-from transforms.errors import UnsupportedImage
+from transforms.deadline import Deadline
+from transforms.errors import RenderTimedOut, UnsupportedImage
 from transforms.info import describe
 from transforms.options import Format, TransformOptions
 from transforms.steps.background import background
@@ -28,6 +32,7 @@ from transforms.steps.layout import layout
 from transforms.steps.load import load
 from transforms.steps.mark import mark as stamp
 from transforms.steps.orient import orient
+from transforms.steps.output_caps import output_caps
 from transforms.steps.pad import pad
 from transforms.steps.resize import resize
 from transforms.steps.tone import tone
@@ -60,6 +65,7 @@ PIPELINE: tuple[Step, ...] = (
     tone,  # bri, con, sat
     stamp,  # the workspace's mark, on every frame
     background,  # bg into transparency; flatten for formats without alpha
+    output_caps,  # the slow encoders' size caps, on the final size, before any pixel is encoded
     encode,  # strip metadata, write once
 )
 
@@ -79,22 +85,30 @@ def run(
     chosen: Format | None,
     budget: PixelBudget,
     mark: MarkSpec | None = None,
+    deadline: float | None = None,
 ) -> Output:
     """Transform ``original``; ``chosen`` comes from ``negotiate.choose_format`` (None: the source's family).
 
     ``mark`` is stamped on the output pixels (every frame of an animation). With ``fm=json`` the answer
-    is the source's metadata (``transforms.info``) and ``mark`` does not apply. Raises only
-    ``ImageTooLarge``, ``UnsupportedImage`` and ``InvalidParameter``.
+    is the source's metadata (``transforms.info``) and ``mark`` does not apply. ``deadline`` is a
+    ``time.monotonic()`` reading after which the run stops (None: no limit). Raises only ``ImageTooLarge``,
+    ``UnsupportedImage``, ``InvalidParameter`` and ``RenderTimedOut``.
     """
     if options.fm is Format.JSON:
         data, width, height = describe(original, budget)
         return Output(data, Format.JSON, Format.JSON.content_type, width, height)
     # The steps read normalised options only: options with equal canonical forms render alike.
-    ctx = Context(original=original, options=options.normalised(), chosen=chosen, budget=budget, mark=mark)
+    limit = Deadline(deadline)
+    ctx = Context(
+        original=original, options=options.normalised(), chosen=chosen, budget=budget, mark=mark, deadline=limit
+    )
     try:
         for step in PIPELINE:
             step(ctx)
+            limit.check()
     except pyvips.Error as exc:
+        if limit.passed:  # the deadline's handler stopped libvips (its error only says "killed")
+            raise RenderTimedOut() from exc
         # libvips' own text can name internals; the caller gets a fixed message, logs get the cause.
         raise UnsupportedImage("the image could not be decoded or encoded") from exc
     output = ctx.output_format()

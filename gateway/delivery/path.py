@@ -2,8 +2,9 @@
 
     1. resolve  namespace -> tenant (``gateway.tenancy``: checked against the namespace pattern first, one
                 bounded cache); none: 404, readable by any page (``gateway.web.cors``)
-    2. gate     CORS (``gateway.web.cors.decide``): a refused Origin is answered 403 before any work; a
-                preflight is answered here. Then ``RequestHooks.admit`` (rate limits plug in there).
+    2. gate     CORS (``gateway.web.cors.decide``): a refused Origin is answered 403 before any work; a key
+                holding a control character (a decoded CR, LF or NUL) is a 400; a preflight is answered here;
+                a method other than GET and HEAD is a 405. Then ``RequestHooks.admit`` (rate limits plug in).
     3. plan     the URL's ``RequestPlan`` (``gateway.delivery.plans``): kept per URL, never changed
     4. hit      the memory tier, by the plan's cache key for the negotiated format
        render   or, on a miss, the render step (``gateway.delivery.render``): result store, original,
@@ -22,6 +23,7 @@ so a hit is answered the same way, byte for byte, whichever front answers it.
 from __future__ import annotations
 
 import logging
+import re
 import time
 
 from gateway.delivery.hooks import Outcome, RequestHooks
@@ -34,6 +36,10 @@ from gateway.web.request import ImageRequest
 from gateway.web.responses import Answer, error_answer, image_answer, preflight_answer
 
 log = logging.getLogger("imgate")
+
+# No storage key holds these, and a CR or LF must never reach an origin request line or a log line.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+CONTROL_IN_PATH = "the path holds a control character"
 
 
 class RequestPath:
@@ -57,6 +63,8 @@ class RequestPath:
             answered_with = cors.decide(tenant.policy, request.origin)
             if not answered_with.allowed:
                 raise OriginNotAllowed()
+            if request.key is not None and _CONTROL.search(request.key):
+                raise ValidationError(CONTROL_IN_PATH)
             if request.preflight:
                 return self._preflight(tenant, request)
             if request.method not in cors.ALLOWED_METHODS:

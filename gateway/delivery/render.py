@@ -4,7 +4,10 @@
 time (single flight; the requests that join a running flight are ``coalesced``): result store -> originals
 cache -> source fetch -> transform in the bounded pool -> memory tier and, written behind the response, the
 result store. A stored output older than the workspace's latest purge covering its source is a miss, like a
-memory entry of that age. Errors propagate to the request path and are never stored.
+memory entry of that age. Errors propagate to the request path and are never stored: a transform refused by
+the pool's admission (503 OVERLOADED) or stopped at its deadline (503 RENDER_TIMEOUT) leaves nothing behind.
+
+``pixel_budget(settings)`` is the one place the settings' limits become the transforms' ``PixelBudget``.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from gateway.cache.singleflight import SingleFlight
 from gateway.delivery.plans import RequestPlan
 from gateway.delivery.pool import TransformPool
 from gateway.errors import GatewayError, Internal, from_transform_error
+from gateway.settings import Settings
 from gateway.sources.base import Original
 from gateway.web.responses import representation_headers
 from transforms.errors import TransformError
@@ -35,6 +39,19 @@ log = logging.getLogger("imgate.render")
 class Rendered:
     entry: MemoryEntry
     tier: str  # "store", "miss", or "coalesced" (waited for a concurrent identical request)
+
+
+def pixel_budget(settings: Settings) -> PixelBudget:
+    """What one transform of a gateway with ``settings`` may decode and produce."""
+    return PixelBudget(
+        max_pixels=settings.max_source_pixels,
+        max_output_side=settings.max_output_side,
+        max_gif_pixels=settings.max_gif_pixels,
+        max_gif_frame_pixels=settings.max_gif_frame_pixels,
+        max_avif_pixels=settings.max_avif_pixels,
+        max_lossless_pixels=settings.max_lossless_pixels,
+        max_animation_pixels=settings.max_animation_pixels,
+    )
 
 
 def etag_for(data: bytes) -> str:
@@ -129,7 +146,9 @@ class Renderer:
     async def _transform(self, original: Original, plan: RequestPlan, chosen: Format | None) -> Output:
         mark = plan.mark.spec if plan.mark else None
         try:
-            return await self._pool.run(lambda: run(original.data, plan.options, chosen, self._budget, mark=mark))
+            return await self._pool.run(
+                lambda deadline: run(original.data, plan.options, chosen, self._budget, mark=mark, deadline=deadline)
+            )
         except GatewayError:
             raise
         except TransformError as exc:

@@ -7,20 +7,23 @@ from pathlib import Path
 import pytest
 
 import gateway.capture
+import gateway.settings
 from gateway.settings import (
     DEFAULT_CONFIG,
     OTHER_VARIABLES,
     CaptureSettings,
     Settings,
     SettingsError,
+    deny_host_pattern,
     load_settings,
+    setting_fields,
 )
 
 
 def _flat(defaults: object) -> dict[str, object]:
     """Every setting as ``name`` or ``section.name``, with its value."""
     flat: dict[str, object] = {}
-    for f in dataclasses.fields(defaults):  # type: ignore[arg-type]
+    for f in setting_fields(type(defaults)):
         value = getattr(defaults, f.name)
         if dataclasses.is_dataclass(value):
             flat.update({f"{f.name}.{name}": inner for name, inner in _flat(value).items()})
@@ -71,6 +74,13 @@ def test_environment_overrides_file(tmp_path: Path) -> None:
         ({"IMGATE_CAPTURE_PROXY_LISTEN_HOST": "0.0.0.0"}, "capture.proxy_public_host"),
         ({"IMGATE_CAPTURE_PROXY_PUBLIC_HOST": "not a host"}, "capture.proxy_public_host"),
         ({"IMGATE_CAPTURE_PROXY_PUBLIC_HOST": "0.0.0.0"}, "capture.proxy_public_host"),
+        ({"IMGATE_CAPTURE_TRUSTED_NETWORKS": "127.0.0.1/8"}, "capture.trusted_networks"),
+        ({"IMGATE_DENY_NETWORKS": "public"}, "deny_networks"),
+        ({"IMGATE_DENY_HOSTS": "10.0.0.1"}, "deny_networks"),  # an address: named where it belongs
+        ({"IMGATE_DENY_HOSTS": "[::1]"}, "deny_networks"),
+        ({"IMGATE_DENY_HOSTS": "meta*data.internal"}, "deny_hosts"),
+        ({"IMGATE_DENY_HOSTS": "*"}, "deny_hosts"),
+        ({"IMGATE_DENY_HOSTS": "not a host"}, "deny_hosts"),
     ],
 )
 def test_invalid_setting_names_itself(environ: dict[str, str], named: str) -> None:
@@ -148,3 +158,62 @@ def test_an_unknown_key_in_a_section_is_refused(tmp_path: Path) -> None:
     config.write_text("capture = 2\n")
     with pytest.raises(SettingsError, match="capture"):
         load_settings(config_path=config, environ={})
+
+
+def test_deny_lists_come_from_the_file_and_the_environment(tmp_path: Path) -> None:
+    config = tmp_path / "gateway.toml"
+    config.write_text('deny_networks = ["198.51.100.0/24"]\ndeny_hosts = ["*.corp.example"]\n')
+    settings = load_settings(config_path=config, environ={"IMGATE_DENY_HOSTS": "metadata.google.internal, *.internal"})
+    assert settings.deny_networks == ("198.51.100.0/24",)
+    assert settings.deny_hosts == ("metadata.google.internal", "*.internal")
+    assert settings.config_file == config
+
+
+def test_the_settings_remember_their_file_but_it_is_no_setting(tmp_path: Path) -> None:
+    config = tmp_path / "gateway.toml"
+    config.write_text("port = 8081\n")
+    assert load_settings(config_path=config, environ={}).config_file == config
+    assert Settings().config_file is None
+    assert "config_file" not in {f.name for f in setting_fields(Settings)}
+    with pytest.raises(SettingsError, match="IMGATE_CONFIG_FILE"):
+        load_settings(environ={"IMGATE_CONFIG_FILE": "x"})
+    with pytest.raises(SettingsError, match="config_file"):
+        load_settings(config_path=config, environ={}, config_file=config)
+    config.write_text('config_file = "elsewhere.toml"\n')
+    with pytest.raises(SettingsError, match="config_file"):
+        load_settings(config_path=config, environ={})
+
+
+@pytest.mark.parametrize(
+    ("entry", "normal"),
+    [
+        ("metadata.google.internal", "metadata.google.internal"),
+        ("Metadata.Google.Internal.", "metadata.google.internal"),
+        ("*.internal", "*.internal"),  # one label is fine here: refusing a private suffix is the point
+        ("*.Corp.Example", "*.corp.example"),
+        ("bücher.example", "xn--bcher-kva.example"),
+    ],
+)
+def test_deny_host_patterns_are_normalised(entry: str, normal: str) -> None:
+    assert deny_host_pattern(entry) == normal
+
+
+def test_captures_have_their_own_trusted_networks_empty_by_default() -> None:
+    settings = load_settings(environ={"IMGATE_TRUSTED_NETWORKS": "127.0.0.0/8"})
+    assert settings.trusted_networks == ("127.0.0.0/8",)
+    assert settings.capture.trusted_networks == ()
+    capture = load_settings(environ={"IMGATE_CAPTURE_TRUSTED_NETWORKS": "127.0.0.1/32"}).capture
+    assert capture.trusted_networks == ("127.0.0.1/32",)
+
+
+def test_a_config_file_named_by_the_environment_must_exist(tmp_path: Path) -> None:
+    absent = tmp_path / "absent.toml"
+    with pytest.raises(SettingsError, match="IMGATE_CONFIG") as caught:
+        load_settings(environ={"IMGATE_CONFIG": str(absent)})
+    assert "does not exist" in str(caught.value)
+
+
+def test_only_the_default_config_file_may_be_absent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(gateway.settings, "DEFAULT_CONFIG", tmp_path / "absent.toml")
+    assert load_settings(environ={}).config_file is None
+    assert load_settings(environ={"IMGATE_CONFIG": ""}).config_file is None

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from enum import Flag, auto
 from typing import TYPE_CHECKING, Any
 
+from transforms.deadline import Deadline
 from transforms.options import Crop, Format, Sides, TransformOptions
 from transforms.sniff import SourceFormat
 
@@ -28,6 +29,16 @@ class PixelBudget:
     # Frames of an animation decoded for animated output; their pixels also count, summed, against
     # max_pixels. A still taken from an animation (frame=, or JPEG/PNG/AVIF output) decodes one frame.
     max_frames: int = 1000
+    # The slow encoders' caps, in output pixels (frames summed for an animation), checked on the output's final
+    # size before any pixel is encoded (steps/output_caps.py): these encodes cannot be stopped half-way, so the
+    # deadline alone would not bound them. Measured on 2 cores, per output megapixel: GIF about 1 s for a
+    # photo (0.5 s per animation frame), AVIF 0.5 s (1 s at q=100), lossless WebP about 2 s; against 0.1 s
+    # for lossy WebP and PNG and 0.06 s for JPEG.
+    max_gif_pixels: int = 12_000_000  # every frame of a GIF
+    max_gif_frame_pixels: int = 2_000_000  # one GIF frame (its palette is one uninterruptible step)
+    max_avif_pixels: int = 4_194_304
+    max_lossless_pixels: int = 2_500_000  # WebP and AVIF with lossless
+    max_animation_pixels: int = 40_000_000  # every frame of any animated output
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +130,7 @@ class Context:
     animated: bool = False  # set by the layout step: every frame is decoded and kept
     done: Done = Done.NOTHING
     data: bytes = field(default=b"", repr=False)  # set by the encode step
+    deadline: Deadline = field(default_factory=Deadline)  # watched from the load step on
 
     # Accessors for later steps: a missing value is a step-order bug, not bad input.
     def header(self) -> SourceInfo:

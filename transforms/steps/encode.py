@@ -1,4 +1,4 @@
-"""Step 16: write the output format once, with every piece of metadata stripped.
+"""Step 17: write the output format once, with every piece of metadata stripped.
 
 Stripping (``keep=none``) drops EXIF (camera serials, GPS), XMP, comments and the ICC profile; the
 colour step made the pixels sRGB, which is what browsers assume for an untagged image.

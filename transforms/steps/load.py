@@ -2,13 +2,19 @@
 
 When the layout resizes, libvips' ``thumbnail_buffer`` does load, EXIF rotation, colour import and
 resize in one pass, picking the cheapest decode for the target (JPEG DCT scaling, WebP and SVG
-scale-on-load, HEIF thumbnails). That is the operation issue 3 benchmarks against, so the hot path
+scale-on-load, HEIF thumbnails). That is the operation `make bench` measures bare pyvips with, so the hot path
 costs the same; the orient, colour and resize steps then see their work done and return. It also
 resizes every frame of an animation ("n=-1"), as long as nothing has to be cut per frame.
 
 Otherwise the image is opened lazily at full size and the following steps do their work one by one:
 without a resize, and whenever a cut comes before the resize (rect, trim) or a cover-and-cut must
 happen frame by frame. Sequential access (read once, top to bottom) is kept where nothing reorders rows.
+
+Either way the loaded image carries the run's deadline (``transforms.deadline``): every computation of the
+run happens downstream of it, so libvips stops any of them once the deadline has passed. What
+``thumbnail_buffer`` computes inside the call, before there is an image to watch (the window of a smart
+crop), is not covered: finding it outside would mean holding the covered image in memory, up to
+``max_output_side`` squared, which costs more than the few seconds of the rare hostile case.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ def load(ctx: Context) -> None:
     if layout.resize is None or not _one_pass(ctx, layout):
         access = "sequential" if _in_order(ctx, layout) else "random"
         ctx.image = pyvips.Image.new_from_buffer(ctx.original, "", access=access, fail_on=FAIL_ON, **pages)
+        ctx.deadline.watch(ctx.image)
         return
     ctx.image = pyvips.Image.thumbnail_buffer(
         ctx.original,
@@ -41,6 +48,7 @@ def load(ctx: Context) -> None:
         option_string=",".join([f"fail_on={FAIL_ON}", *(f"{name}={value}" for name, value in pages.items())]),
         **_colour_options(source),
     )
+    ctx.deadline.watch(ctx.image)
     ctx.done |= Done.ORIENTED | Done.COLOUR | Done.RESIZED
 
 

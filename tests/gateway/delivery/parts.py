@@ -52,11 +52,12 @@ class Parts:
     hooks: RecordingHooks = field(default_factory=RecordingHooks)
     memory: CountingTier = field(default_factory=lambda: CountingTier(64 * 1024 * 1024))
     ttl: float = 60.0
+    run_timeout: float | None = None  # the transform deadline (transform_timeout)
 
     def __post_init__(self) -> None:
         guard = NetGuard()
         self.tenancy = Tenancy(self.accounts, lambda workspace: self.source, self.ttl)
-        self.pool = TransformPool(threads=1, queue=8)
+        self.pool = TransformPool(threads=1, queue=8, run_timeout=self.run_timeout)
         self.renderer = Renderer(
             self.memory, OriginalsCache(16 * 1024 * 1024, 60), self.results, self.pool, PixelBudget()
         )

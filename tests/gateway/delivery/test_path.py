@@ -136,3 +136,16 @@ async def test_a_preflight_is_answered_without_admission(parts: Parts) -> None:
     answer = await parts.path.serve(request("/acme/photo-grey.jpg", method="OPTIONS", headers=preflight))
     assert answer.status == 204 and header(answer, "access-control-allow-origin") == "*"
     assert parts.hooks.admitted == []
+
+
+@pytest.mark.parametrize("key", ["photo-grey.jpg\r\nX-Injected: 1", "photo\n.jpg", "\x00photo.jpg", "photo\x7f.jpg"])
+async def test_a_key_holding_a_control_character_is_a_400_with_the_workspace_cors(parts: Parts, key: str) -> None:
+    parts.change("acme", allowed_origins=("https://shop.example",))
+    for method, headers in (("GET", []), ("OPTIONS", [("access-control-request-method", "GET")])):
+        answer = await parts.path.serve(
+            request(f"/acme/{key}", method=method, headers=[("origin", "https://shop.example"), *headers])
+        )
+        assert (answer.status, code(answer)) == (400, "VALIDATION_ERROR"), method
+        assert header(answer, "access-control-allow-origin") == "https://shop.example"
+        assert header(answer, "cache-control") == "no-store"
+    assert parts.source.fetches == 0 and parts.hooks.admitted == []

@@ -5,10 +5,12 @@ from __future__ import annotations
 import time
 
 import pytest
+import pyvips
 
 from gateway.accounts.models import PurgeMarker
 from gateway.cache.results import CachedResult, NullResultStore
-from tests.gateway.delivery.parts import Parts, request
+from tests.gateway.delivery.parts import PHOTOS, Parts, request
+from tests.support.memory_source import MemorySource
 
 pytestmark = pytest.mark.anyio
 TARGET = "/acme/photo-grey.jpg?w=48&fm=webp"
@@ -110,3 +112,33 @@ async def _keys(parts: Parts) -> list[str]:
     assert tenant is not None
     plan = await parts.path._planner.plan(tenant, "photo-grey.jpg", b"w=48&fm=webp")
     return list(plan.keys.values())
+
+
+def _slow_pattern() -> bytes:
+    xyz = pyvips.Image.xyz(256, 256)
+    image = ((xyz[0] ^ xyz[1]) % 256).cast("uchar").bandjoin([xyz[0].cast("uchar"), xyz[1].cast("uchar")])
+    return bytes(image.copy(interpretation="srgb").pngsave_buffer())
+
+
+async def test_a_transform_past_its_deadline_is_a_503_and_leaves_nothing_behind() -> None:
+    # About 9 s of one core uninterrupted: upscaled to 8000x8000, blurred, PNG-compressed.
+    query = b"w=8000&h=8000&fit=scale&blur=2000&fm=png&auto=compress"
+    slow = "/acme/slow.png?" + query.decode()
+    parts = Parts(source=MemorySource({**PHOTOS, "slow.png": _slow_pattern()}), run_timeout=0.3)
+    parts.workspace("acme")
+    try:
+        started = time.monotonic()
+        answer = await parts.path.serve(request(slow))
+        assert time.monotonic() - started < 3.0
+        assert (answer.status, answer.code) == (503, "RENDER_TIMEOUT")
+        assert (b"cache-control", b"no-store") in answer.headers
+        await parts.renderer.drain()
+        tenant = await parts.tenancy.get("acme")
+        assert tenant is not None
+        (key,) = (await parts.path._planner.plan(tenant, "slow.png", query)).keys.values()
+        assert len(parts.memory) == 0 and await parts.results.get(key) is None
+        # The thread stopped with the transform: the next request is rendered at once.
+        assert parts.pool.running == 0
+        assert (await parts.path.serve(request(TARGET))).status == 200
+    finally:
+        await parts.aclose()
