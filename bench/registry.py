@@ -5,7 +5,7 @@
         ...
 
 and importing its module in bench/workloads/__init__.py. Runs measure workloads by rank (the
-issue's numbering times ten). `--only` takes names or groups; the report
+number in bench/README.md's list times ten). `--only` takes names or groups; the report
 and the JSON pick the new rows up without further changes (targets live in bench/targets.py).
 """
 

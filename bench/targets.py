@@ -1,4 +1,4 @@
-"""The performance targets of issue 3, each judged against this run's medians."""
+"""The performance targets, each judged against this run's medians."""
 
 from __future__ import annotations
 

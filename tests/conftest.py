@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+if TYPE_CHECKING:
+    from tests.support.moto_server import MotoServer
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO.parent / "shared" / "corpus"
@@ -54,17 +59,31 @@ def aws_test_env() -> Iterator[None]:
         yield
 
 
-@pytest.fixture(scope="session")
-def moto_endpoint(aws_test_env: None) -> Iterator[str]:
-    """``http://127.0.0.1:<port>`` of one moto server (S3, IAM, DynamoDB APIs) for the whole session."""
+@contextmanager
+def _running_moto() -> Iterator[MotoServer]:
     from tests.support.moto_server import MotoServer
 
     server = MotoServer()
     server.start()
     try:
-        yield server.endpoint
+        yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint(aws_test_env: None) -> Iterator[str]:
+    """``http://127.0.0.1:<port>`` of one moto server (S3, IAM, DynamoDB APIs) for the whole session."""
+    with _running_moto() as server:
+        yield server.endpoint
+
+
+@pytest.fixture
+def own_moto(aws_test_env: None) -> Iterator[MotoServer]:
+    """A moto server of this test's own, which it may stop and start again (an outage) without disturbing
+    other tests. moto's state is still shared by every server in the process: use a fresh bucket."""
+    with _running_moto() as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

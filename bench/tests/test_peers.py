@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,9 +10,8 @@ from pathlib import Path
 import pytest
 import pyvips
 
-from bench.errors import BenchError
 from bench.jobs import Job
-from bench.peers.gateway import GatewayPeer, imgate_command
+from bench.peers.gateway import GatewayPeer
 from bench.peers.nginx import NginxPeer, write_hot_files
 from bench.peers.pyvips_limit import LOOP_SCRIPT, run_loop, variants
 from bench.peers.thumbor import ThumborPeer, prepare_root
@@ -30,7 +28,7 @@ def _photo(folder: Path) -> Job:
 
 
 @pytest.mark.integration
-@pytest.mark.skipif(shutil.which("nginx", path="/usr/sbin:/usr/bin") is None, reason="apt-get install nginx-light")
+@pytest.mark.usefixtures("nginx")
 def test_nginx_serves_the_hot_files_and_stops_with_its_workers(tmp_path: Path) -> None:
     job = _photo(tmp_path / "corpus")
     body = pyvips.Image.thumbnail(str(tmp_path / "corpus" / job.source), job.width).write_to_buffer(job.vips_suffix)
@@ -83,7 +81,7 @@ _THUMBOR = Path(__file__).resolve().parents[2] / "bench-results" / "work" / "thu
 
 
 @pytest.mark.integration
-@pytest.mark.skipif(not _THUMBOR.exists(), reason="thumbor's venv is made by the first `make bench`")
+@pytest.mark.skipif(not _THUMBOR.exists(), reason="thumbor's venv is made by `make bench`; not part of `make test`")
 @pytest.mark.parametrize("result_storage", [False, True], ids=["misses", "result-storage"])
 def test_thumbor_answers_the_bench_urls(tmp_path: Path, result_storage: bool) -> None:
     job = _photo(tmp_path / "corpus")
@@ -102,11 +100,8 @@ def test_thumbor_answers_the_bench_urls(tmp_path: Path, result_storage: bool) ->
 
 
 @pytest.mark.integration
+@pytest.mark.usefixtures("imgate")
 def test_the_gateway_answers_the_bench_urls_with_distinct_keys(tmp_path: Path) -> None:
-    try:
-        imgate_command()
-    except BenchError as error:
-        pytest.skip(str(error))
     job = _photo(tmp_path / "corpus")
     peer = GatewayPeer(tmp_path / "corpus", tmp_path / "work", workers=1)
     try:

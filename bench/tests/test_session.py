@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 from pathlib import Path
 
@@ -17,13 +16,7 @@ from bench.session import BenchSession
 from bench.workloads.timed import timed_run
 from bench.wrk import Load
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.skipif(
-        shutil.which("nginx", path="/usr/sbin:/usr/bin") is None or shutil.which("wrk") is None,
-        reason="apt-get install nginx-light wrk",
-    ),
-]
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("wrk", "nginx")]
 
 
 def _session(tmp_path: Path) -> BenchSession:

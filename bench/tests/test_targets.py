@@ -1,4 +1,4 @@
-"""The issue's targets judged from synthetic results."""
+"""The performance targets judged from synthetic results."""
 
 from __future__ import annotations
 

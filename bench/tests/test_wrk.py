@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -13,10 +12,7 @@ import pytest
 from bench.errors import BenchError
 from bench.wrk import Load, parse_wrk_output, run_load
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed (apt-get install wrk)"),
-]
+pytestmark = pytest.mark.integration
 
 
 class _Recorder(BaseHTTPRequestHandler):
@@ -43,7 +39,8 @@ _PORTS: list[int] = []
 
 
 @pytest.fixture
-def server() -> Iterator[tuple[str, list[str]]]:
+def server(wrk: str) -> Iterator[tuple[str, list[str]]]:
+    """A recording HTTP server for wrk to load (parsing wrk's output needs neither)."""
     seen: list[str] = []
     _PORTS.clear()
     handler = type("Handler", (_Recorder,), {"seen": seen, "ports": _PORTS, "lock": threading.Lock()})

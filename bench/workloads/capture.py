@@ -1,4 +1,4 @@
-"""Workload 6 (issue 8): captures, beside a naive new-session-per-capture baseline (bench/capture_bench.py)."""
+"""Workload 6: captures, beside a naive new-session-per-capture baseline (bench/capture_bench.py)."""
 
 from __future__ import annotations
 

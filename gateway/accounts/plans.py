@@ -21,7 +21,8 @@ so they are set against what a page needs, not against render cost:
   a path with no protection when a customer's page goes into a request loop.
 
 Capture retention options are the values a workspace may choose for ``capture_retention`` (seconds; 0 is
-"deliver and keep nothing"). Every tier offers one day, the default of a new workspace.
+"deliver and keep nothing"); the admin layer refuses any other when one is set, and a value stored before a
+downgrade stays until it is changed. Every tier offers one day, the default of a new workspace.
 """
 
 from __future__ import annotations

@@ -12,6 +12,8 @@ are parsed by the URL's own parsers; errors name the field.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -150,15 +152,32 @@ async def _image(ctx: AdminContext, workspace: Workspace, preset: MarkPreset) ->
     return original.data
 
 
+def _stamp_once(preset: MarkPreset, image: bytes | None) -> None:
+    prepare_mark(mark_spec(preset, image))
+
+
 async def _checked(ctx: AdminContext, workspace: Workspace, preset: MarkPreset) -> MarkPreset:
+    image = await _image(ctx, workspace, preset)
     try:
-        prepare_mark(mark_spec(preset, await _image(ctx, workspace, preset)))
+        # Decoding an image or rendering text is CPU work for libvips: a worker thread, never the event loop.
+        await ctx.call(_stamp_once, preset, image)
     except UnsupportedImage as exc:
         field = "image_key" if preset.image_key else "image_data"
         raise Invalid(f"{field}: {exc.message}", field) from None
     except TransformError as exc:
         raise Invalid.from_transform(exc) from None
     return preset
+
+
+@contextmanager
+def _values_checked() -> Iterator[None]:
+    """A preset built from the caller's values: a refusal by the URL parsers or by the record is ``Invalid``."""
+    try:
+        yield
+    except TransformError as exc:
+        raise Invalid.from_transform(exc) from None
+    except ValueError as exc:
+        raise Invalid(str(exc)) from None
 
 
 async def _store(ctx: AdminContext, preset: MarkPreset) -> MarkView:
@@ -192,12 +211,8 @@ async def create_mark(ctx: AdminContext, namespace: str, name: str, changes: Mar
         raise Conflict(f"mark {name} already exists in {namespace}")
     if changes.image_key is None and changes.image_data is None and changes.text is None:
         raise Invalid("a mark needs an image_key, image_data (an upload) or text")
-    try:
+    with _values_checked():
         preset = MarkPreset(namespace, name, **_parsed(changes))
-    except TransformError as exc:
-        raise Invalid.from_transform(exc) from None
-    except ValueError as exc:
-        raise Invalid(str(exc)) from None
     return await _store(ctx, await _checked(ctx, workspace, preset))
 
 
@@ -207,12 +222,8 @@ async def update_mark(ctx: AdminContext, namespace: str, name: str, changes: Mar
     current = await _find(ctx, namespace, name)
     if current is None:
         raise NotFound(f"no mark {name} in {namespace}")
-    try:
+    with _values_checked():
         preset = dataclasses.replace(current, **_parsed(changes))
-    except TransformError as exc:
-        raise Invalid.from_transform(exc) from None
-    except ValueError as exc:
-        raise Invalid(str(exc)) from None
     return await _store(ctx, await _checked(ctx, workspace, preset))
 
 

@@ -24,13 +24,11 @@ from gateway.admin.audit import audited
 from gateway.admin.context import AdminContext
 from gateway.admin.errors import Conflict
 from gateway.admin.workspaces import load, save
-from gateway.cache.keys import key_prefix
+from gateway.cache.keys import Kind, key_prefix
 
 # Markers beyond this many are dropped, oldest first: by then every memory-tier entry they could cover has
 # expired or been evicted many times over, and a dropped marker costs at most a transform.
 PURGE_MARKERS_KEPT = 50
-# The cache-key segments of the three source kinds: origin keys, ``?src=`` URLs and captures.
-SOURCE_KINDS = ("o", "src", "cap")
 _ATTEMPTS = 2
 
 
@@ -58,7 +56,7 @@ async def purge(ctx: AdminContext, namespace: str, prefix: str = "") -> PurgeRes
                 raise
     if prefix:
         removed = 0
-        for kind in SOURCE_KINDS:
+        for kind in Kind:  # a prefix means a source key, and each kind keeps its keys under its own segment
             removed += await ctx.results.purge(key_prefix(namespace, kind, prefix))
     else:
         removed = await ctx.results.purge(key_prefix(namespace, ""))

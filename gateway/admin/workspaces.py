@@ -12,6 +12,10 @@ The IP allowlist (networks the management API accepts the workspace's clients fr
 with ``ip_allowlisting``; it can always be cleared. A list stays in force when the plan later loses the
 feature (a downgrade, a cancelled subscription): access is never widened behind the owner's back.
 
+``capture_retention`` is refused unless the workspace's effective limits offer it
+(``PlanLimits.allows_retention``). Only a value being set is checked: a workspace whose plan or overrides
+stopped offering its stored retention keeps loading and can still change its other settings.
+
 Every change is audited (``gateway.admin.audit``).
 """
 
@@ -170,11 +174,24 @@ def _changed(workspace: Workspace, changes: WorkspaceChanges, ctx: AdminContext)
             "(it can be cleared, and an operator can grant it with a limit override)",
             "ip_allowlist",
         )
+    if changes.capture_retention is not None:
+        _check_retention(updated)
     try:
         WorkspacePolicy.compile(updated.allowed_origins, updated.allowed_sources, updated.allowed_capture_domains)
     except InvalidPattern as exc:
         raise Invalid(str(exc)) from None
     return updated
+
+
+def _check_retention(workspace: Workspace) -> None:
+    limits = workspace.limits()
+    if not limits.allows_retention(workspace.capture_retention):
+        options = ", ".join(str(seconds) for seconds in limits.capture_retention_options)
+        raise Invalid(
+            f"capture_retention: the {workspace.plan} plan allows {options} seconds "
+            "(an operator can grant more with a limit override)",
+            "capture_retention",
+        )
 
 
 async def list_workspaces(ctx: AdminContext) -> list[WorkspaceView]:

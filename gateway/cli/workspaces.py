@@ -18,8 +18,8 @@ from gateway.admin import AdminContext, OriginChanges, WorkspaceChanges
 from gateway.admin.origins import ADDRESSING_STYLES, ORIGIN_CHOICES
 from gateway.cli import data, plans
 from gateway.cli.args import CommandError, comma_list
+from gateway.settings import ORIGIN_SECRET_VARIABLE
 
-SECRET_ENV = "IMGATE_ORIGIN_SECRET_ACCESS_KEY"  # noqa: S105 - the variable's name, not a secret
 _ORIGIN_FIELDS = ("root", "base_url", "bucket", "prefix", "region", "endpoint", "addressing_style", "access_key_id")
 
 
@@ -34,7 +34,10 @@ def _settings_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--addressing-style", choices=ADDRESSING_STYLES, help="s3: URL style")
     parser.add_argument(
         "--access-key-id",
-        help=f"s3, r2: access key id; the secret is read from ${SECRET_ENV} or prompted for, never from arguments",
+        help=(
+            f"s3, r2: access key id; the secret is read from ${ORIGIN_SECRET_VARIABLE} or prompted for, "
+            "never from arguments"
+        ),
     )
     parser.add_argument("--allowed-origins", type=comma_list, help="CORS origins, comma-separated ('*' = any)")
     parser.add_argument("--allowed-sources", type=comma_list, help="hosts allowed for ?src=, comma-separated")
@@ -91,11 +94,13 @@ def register(commands: Any) -> None:
 
 
 def _read_secret() -> str:
-    secret = os.environ.get(SECRET_ENV)
+    secret = os.environ.get(ORIGIN_SECRET_VARIABLE)
     if secret:
         return secret
     if not sys.stdin.isatty():
-        raise CommandError(f"set {SECRET_ENV} to give the secret access key (it is never read from arguments)")
+        raise CommandError(
+            f"set {ORIGIN_SECRET_VARIABLE} to give the secret access key (it is never read from arguments)"
+        )
     return getpass.getpass("secret access key: ")
 
 

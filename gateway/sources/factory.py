@@ -47,7 +47,8 @@ class SourceFactory:
         try:
             return self._build(workspace)
         except (KeyError, ValueError, GatewayError) as exc:
-            # Never the exception text in the answer: it may quote settings. The log names the field.
+            # Never the exception's text, in the answer or the log: it may quote a setting's value (a URL with
+            # credentials), so the log gives only the exception's type.
             log.error("workspace %s: unusable origin settings: %s", workspace.namespace, type(exc).__name__)
             return MisconfiguredSource(workspace.namespace, "check it with `imgate workspace check`")
 

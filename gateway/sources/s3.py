@@ -335,7 +335,8 @@ class S3Source:
         )
 
     def identity(self, key: str) -> str:
-        # No credentials: two workspaces reading the same object may share a cached original.
+        # No credentials in it, so it may be hashed and logged. It names the object, not who may read it: the
+        # render step keys cached originals by workspace too, so two workspaces never share one.
         return f"s3:{self._settings.endpoint_host}/{self._settings.bucket}/{object_key(self._settings, key)}"
 
     async def fetch(self, key: str) -> Original:

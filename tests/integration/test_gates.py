@@ -1,4 +1,4 @@
-"""Workspace gates end to end (issue 6): CORS allowlists and allowed external sources for ``?src=``."""
+"""Workspace gates end to end: CORS allowlists and allowed external sources for ``?src=``."""
 
 from __future__ import annotations
 

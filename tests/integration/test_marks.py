@@ -1,4 +1,4 @@
-"""Marks end to end (issue 7): presets and rules made with the CLI, stamped through the URL API."""
+"""Marks end to end: presets and rules made with the CLI, stamped through the URL API."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Bucket origins and the shared S3 result store against a real moto server (issue 5)."""
+"""Bucket origins and the shared S3 result store against a real moto server."""
 
 from __future__ import annotations
 
@@ -186,16 +186,6 @@ def test_wrong_secret_is_a_safe_502(gateway: GatewayProcess, moto_endpoint: str,
     assert "bucket" in bad.json()["error"]["message"]
 
 
-@pytest.fixture
-def results_store(aws_test_env: None) -> Iterator[MotoServer]:
-    server = MotoServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 def wait_for(predicate, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -203,12 +193,12 @@ def wait_for(predicate, timeout: float = 10.0) -> None:
         time.sleep(0.1)
 
 
-def test_two_nodes_share_the_s3_result_store(tmp_path: Path, images_dir: Path, results_store: MotoServer) -> None:
-    bucket = new_bucket(results_store.endpoint, "results")
+def test_two_nodes_share_the_s3_result_store(tmp_path: Path, images_dir: Path, own_moto: MotoServer) -> None:
+    bucket = new_bucket(own_moto.endpoint, "results")
     shared = {
         "result_store": "s3",
         "result_s3_bucket": bucket,
-        "result_s3_endpoint": results_store.endpoint,
+        "result_s3_endpoint": own_moto.endpoint,
         "result_s3_access_key_id": "AKIAIMGATETESTING000",
         "result_s3_secret_access_key": "imgate-test-secret-not-real",
     }
@@ -219,22 +209,22 @@ def test_two_nodes_share_the_s3_result_store(tmp_path: Path, images_dir: Path, r
         url = "/demo/photo-kite.jpg?w=77&fm=webp"
         assert httpx.get(a.url + url, timeout=20).headers["x-imgate-cache"] == "miss"
         wait_for(lambda: httpx.get(b.url + url, timeout=20).headers["x-imgate-cache"] in ("store", "memory"))
-        listed = s3_admin(results_store.endpoint).list_objects_v2(Bucket=bucket).get("Contents", [])
+        listed = s3_admin(own_moto.endpoint).list_objects_v2(Bucket=bucket).get("Contents", [])
         assert any(obj["Key"].startswith("imgate/demo/o/photo-kite.jpg/") for obj in listed)
 
         purged = imgate(data, "purge", "demo", "photo-kite", **env)
         assert purged.returncode == 0 and "0 stored" not in purged.stdout, purged.stdout + purged.stderr
-        assert not s3_admin(results_store.endpoint).list_objects_v2(Bucket=bucket).get("Contents")
+        assert not s3_admin(own_moto.endpoint).list_objects_v2(Bucket=bucket).get("Contents")
         time.sleep(0.4)  # tenancy TTL in tests: 0.2 s
         assert httpx.get(a.url + url, timeout=20).headers["x-imgate-cache"] == "miss"
 
         # The store goes away: every request still succeeds (transforming), and health says degraded.
-        results_store.stop()
+        own_moto.stop()
         started = time.monotonic()
         for width in (81, 82, 83):
             assert httpx.get(f"{b.url}/demo/photo-grey.jpg?w={width}", timeout=20).status_code == 200
         assert time.monotonic() - started < 10
         wait_for(lambda: httpx.get(b.url + "/_/health", timeout=20).json()["status"] == "degraded")
         # It comes back: the gateway notices by itself.
-        results_store.start()
+        own_moto.start()
         wait_for(lambda: httpx.get(b.url + "/_/health", timeout=20).json()["status"] == "ok", timeout=20)

@@ -1,4 +1,4 @@
-"""The full transform vocabulary end to end (issue 4): a real Granian gateway, a real HTTP origin on loopback."""
+"""The full transform vocabulary end to end: a real Granian gateway, a real HTTP origin on loopback."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """moto in server mode on loopback, for tests that speak the real S3 (and DynamoDB, IAM) HTTP APIs.
 
-The fixtures ``moto_endpoint`` (one server for the session) and ``aws_test_env`` (dummy credentials)
-are defined once, in tests/conftest.py, on top of this module:
+The fixtures ``moto_endpoint`` (one server for the session), ``own_moto`` (a server of one test's own, to
+stop and start) and ``aws_test_env`` (dummy credentials) are defined once, in tests/conftest.py, on top of
+this module:
 
 - ``MotoServer``: moto on 127.0.0.1 on an ephemeral port (``ThreadedMotoServer(port=0)``, the port read
   back with ``get_host_and_port()``), which a test can stop and start again on the same port (outages).

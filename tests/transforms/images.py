@@ -102,7 +102,7 @@ def _chunk(kind: bytes, payload: bytes) -> bytes:
     return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
 
 
-# --- issue 4: images with known features ----------------------------------------------------------------
+# --- images with known features -------------------------------------------------------------------------
 
 GREEN = (30, 200, 60)
 BLUE = (40, 60, 220)

@@ -156,7 +156,7 @@ def test_arbitrary_query_text_raises_nothing_but_invalid_parameter(text):
         pass
 
 
-# --- the full vocabulary (issue 4) ------------------------------------------------------------------------
+# --- the full vocabulary ----------------------------------------------------------------------------------
 
 
 def test_the_full_vocabulary_parses_into_its_fields():

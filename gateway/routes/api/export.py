@@ -11,13 +11,15 @@ from __future__ import annotations
 from gateway.admin.export import delete_workspace_with_receipt, export_workspace
 from gateway.routes.api.endpoint import ApiCall, Endpoint
 from gateway.routes.api.models import ExportOut, ReceiptOut
-from gateway.routes.api.workspaces import WORKSPACE
+from gateway.routes.api.workspaces import WORKSPACE, customer_workspace
 
 _TAG = "workspace"
 
 
 async def export(call: ApiCall) -> ExportOut:
-    return ExportOut(await export_workspace(call.ctx, call.namespace))
+    document = await export_workspace(call.ctx, call.namespace)
+    document["workspace"] = customer_workspace(document["workspace"])
+    return ExportOut(document)
 
 
 async def delete_workspace(call: ApiCall) -> ReceiptOut:

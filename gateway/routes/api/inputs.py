@@ -28,7 +28,9 @@ _MAX_NAME = 40
 async def read_body(request: Request, cap: int) -> bytes:
     length = request.headers.get("content-length")
     if length is not None:
-        if not length.strip().isdigit():
+        length = length.strip()
+        # ASCII digits only: str.isdigit() also accepts "²" or "٣", which int() then refuses.
+        if not (length.isascii() and length.isdigit()):
             raise ValidationError("Content-Length: must be a number of bytes")
         if int(length) > cap:
             raise PayloadTooLarge(f"the request body is limited to {cap} bytes")

@@ -16,13 +16,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
+from gateway.delivery.freshness import YEAR
+
 _REVISION = Field(
     default=None,
     ge=0,
     le=2**62,
     description="The workspace revision this change is based on (from the last read); a stale one is 409 CONFLICT.",
 )
-_YEAR = 365 * 24 * 3600
 
 
 class RequestBody(BaseModel):
@@ -97,7 +98,7 @@ class WorkspacePatch(RequestBody):
     allowed_origins: list[str] | None = Field(default=None, description="CORS origins: `*`, exact, `https://*.x`.")
     allowed_sources: list[str] | None = Field(default=None, description="Hosts and prefixes `?src=` may fetch.")
     allowed_capture_domains: list[str] | None = Field(default=None, description="Hosts `?capture=` may shoot.")
-    capture_retention: int | None = Field(default=None, ge=0, le=10 * _YEAR)
+    capture_retention: int | None = Field(default=None, ge=0, le=10 * YEAR)
     ip_allowlist: list[str] | None = Field(
         default=None, description="CIDR networks; plans with IP allowlisting only. Empty list = any address."
     )

@@ -10,6 +10,8 @@ decide those. Nor is a local-folder origin: a folder on the gateway's own disk i
 
 from __future__ import annotations
 
+from typing import Any
+
 from gateway import admin
 from gateway.admin import OriginChanges, WorkspaceChanges, WorkspaceView
 from gateway.routes.api.endpoint import PREFIX, ApiCall, Endpoint
@@ -20,12 +22,16 @@ _TAG = "workspace"
 _STALE = {409: "The workspace changed since `revision` was read: read it again and retry."}
 
 
-def workspace_out(view: WorkspaceView) -> WorkspaceOut:
-    shown = view.as_dict()
+def customer_workspace(shown: dict[str, Any]) -> dict[str, Any]:
+    """A ``WorkspaceView.as_dict()`` as an API caller may see it, wherever the API shows a workspace."""
     if shown["origin"].get("kind") == "local":
         # A folder on the gateway's own disk: the operator's layout, not the customer's business.
-        shown["origin"] = {"kind": "local"}
-    return WorkspaceOut.model_validate(shown)
+        return {**shown, "origin": {"kind": "local"}}
+    return shown
+
+
+def workspace_out(view: WorkspaceView) -> WorkspaceOut:
+    return WorkspaceOut.model_validate(customer_workspace(view.as_dict()))
 
 
 def _tuple(values: list[str] | None) -> tuple[str, ...] | None:

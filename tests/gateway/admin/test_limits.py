@@ -102,3 +102,29 @@ async def test_ip_allowed(ctx: AdminContext) -> None:
         assert admin.ip_allowed(acme, address), address
     for address in ("192.0.3.1", "198.51.100.1", "2001:db9::1", "::ffff:198.51.100.1", "", "not an address", "::"):
         assert not admin.ip_allowed(acme, address), address
+
+
+async def test_only_a_retention_the_plan_offers_may_be_set(ctx: AdminContext) -> None:
+    ten_years = 10 * 365 * 86400
+    await admin.create_workspace(ctx, "acme")
+    with pytest.raises(Invalid) as refused:
+        await admin.update_workspace(ctx, "acme", WorkspaceChanges(capture_retention=ten_years))
+    assert refused.value.field == "capture_retention" and "capture_retention" in refused.value.message
+    assert (await admin.show_workspace(ctx, "acme")).revision == 1
+    with pytest.raises(Invalid) as refused:
+        await admin.create_workspace(ctx, "other", WorkspaceChanges(capture_retention=7 * 86400))
+    assert refused.value.field == "capture_retention"
+    # The plan being set in the same change is the one that counts; an override offers what the plan does not.
+    view = await admin.update_workspace(ctx, "acme", WorkspaceChanges(plan="pro", capture_retention=7 * 86400))
+    assert view.capture_retention == 7 * 86400
+    await admin.set_limit_overrides(ctx, "acme", PlanOverrides(capture_retention_options=(ten_years,)))
+    view = await admin.update_workspace(ctx, "acme", WorkspaceChanges(capture_retention=ten_years))
+    assert view.capture_retention == ten_years
+
+
+async def test_a_stored_retention_the_plan_no_longer_offers_keeps_loading(ctx: AdminContext) -> None:
+    await admin.create_workspace(ctx, "acme", WorkspaceChanges(plan="business", capture_retention=30 * 86400))
+    view = await admin.update_workspace(ctx, "acme", WorkspaceChanges(plan="free"))
+    assert (view.plan, view.capture_retention) == ("free", 30 * 86400)
+    assert (await admin.update_workspace(ctx, "acme", WorkspaceChanges(active=False))).capture_retention == 30 * 86400
+    assert (await load(ctx, "acme")).capture_retention == 30 * 86400

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -126,17 +126,6 @@ async def test_purge_removes_a_prefix_page_by_page(moto_endpoint: str) -> None:
     assert object_keys(moto_endpoint, bucket) == ["results/acme-2/img/p.jpg/" + "f" * 40]
     with pytest.raises(ValueError):
         S3ResultStore(location(moto_endpoint, bucket), purge_page_size=1001)
-
-
-@pytest.fixture
-def own_moto(aws_test_env: None) -> Iterator[MotoServer]:
-    """A moto server of this test's own, so stopping it cannot disturb other tests."""
-    server = MotoServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 async def test_store_down_then_back(own_moto: MotoServer, caplog: pytest.LogCaptureFixture) -> None:

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import types
 from decimal import Decimal
 
 import pytest
@@ -11,17 +10,11 @@ import gateway.capture
 from gateway.capture import CAPTURE_PARAMETERS, CaptureOptions, CaptureSettings, parse_capture_options, validate_target
 from gateway.capture.options import split_selector_list
 from gateway.errors import ValidationError
+from tests.support.exports import assert_exports_public_names
 
 
 def test_the_package_exports_exactly_its_public_names() -> None:
-    # Every public name the package imports is exported, and nothing else (its modules and the
-    # `from __future__ import annotations` feature are not names of its API).
-    public = {
-        name
-        for name, value in vars(gateway.capture).items()
-        if not name.startswith("_") and name != "annotations" and not isinstance(value, types.ModuleType)
-    }
-    assert sorted(gateway.capture.__all__) == sorted(public)
+    assert_exports_public_names(gateway.capture)
 
 
 def test_defaults() -> None:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import types
-
 import pytest
 
 import gateway.policy
 from gateway.policy import InvalidPattern, WorkspacePolicy, parse_source_url
+from tests.support.exports import assert_exports_public_names
 
 PERMISSIVE = WorkspacePolicy.compile(["*"], ["*"], [])
 
@@ -68,11 +67,4 @@ def test_a_string_is_refused_where_a_list_belongs() -> None:
 
 
 def test_the_package_exports_exactly_its_public_names() -> None:
-    # Every public name the package imports is exported, and nothing else (its modules and the
-    # `from __future__ import annotations` feature are not names of its API).
-    public = {
-        name
-        for name, value in vars(gateway.policy).items()
-        if not name.startswith("_") and name != "annotations" and not isinstance(value, types.ModuleType)
-    }
-    assert sorted(gateway.policy.__all__) == sorted(public)
+    assert_exports_public_names(gateway.policy)

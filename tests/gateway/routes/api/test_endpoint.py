@@ -3,6 +3,7 @@ every refusal, and the webhook switched off. The routes run in a bare Starlette 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -149,3 +150,16 @@ async def test_a_failed_deletion_stays_in_the_workspace(setup: Setup) -> None:
 async def test_the_webhook_is_off_without_a_secret(setup: Setup) -> None:
     response = await setup.client.post("/_/billing/stripe", content=b"{}", headers={"Stripe-Signature": "t=1,v1=0"})
     assert response.status_code == 404 and response.json()["error"]["code"] == "NOT_FOUND"
+
+
+async def test_no_answer_shows_a_local_origins_folder(setup: Setup, tmp_path: Path) -> None:
+    folder = str(tmp_path / "operator-originals")
+    workspace = setup.store.get_workspace("acme")
+    assert workspace is not None
+    setup.store.update_workspace(dataclasses.replace(workspace, origin_kind="local", origin={"root": folder}))
+    for path in ("/_/api/v1/workspaces/acme", "/_/api/v1/workspaces/acme/export"):
+        response = await setup.client.get(path, headers=setup.auth(setup.reader))
+        assert response.status_code == 200, response.text
+        shown = response.json()["workspace"] if path.endswith("/export") else response.json()
+        assert shown["origin"] == {"kind": "local"}
+        assert folder not in response.text

@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from starlette.requests import Request
+from starlette.types import Message
 
 from gateway.errors import ValidationError
-from gateway.routes.api.inputs import parse_body, parse_query
+from gateway.routes.api.inputs import parse_body, parse_query, read_body
 from gateway.routes.api.models import AuditQuery, KeyCreate, MarkCreate, PurgeRequest, WorkspacePatch
 
 PLANTED = "sk_planted_secret_value"
@@ -73,3 +75,25 @@ def test_any_bytes_are_a_model_or_a_validation_error(body: bytes) -> None:
         parse_body(WorkspacePatch, body)
     except ValidationError as refused:
         assert refused.message.startswith("body")
+
+
+def _request(content_length: bytes, body: bytes = b"{}") -> Request:
+    async def receive() -> Message:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    headers = [(b"content-length", content_length)]
+    return Request({"type": "http", "method": "POST", "path": "/", "headers": headers}, receive)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("length", [b"\xb2", b"\xb9", b"1\xbd", b"-1", b"0x10", b"1e3", b"", b"+2"])
+async def test_a_content_length_that_is_no_ascii_number_is_a_validation_error(length: bytes) -> None:
+    with pytest.raises(ValidationError) as refused:
+        await read_body(_request(length), 1024)
+    assert (refused.value.code, refused.value.status) == ("VALIDATION_ERROR", 400)
+    assert refused.value.message == "Content-Length: must be a number of bytes"
+
+
+@pytest.mark.anyio
+async def test_a_content_length_in_ascii_digits_is_read() -> None:
+    assert await read_body(_request(b" 2 "), 1024) == b"{}"
