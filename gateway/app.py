@@ -1,6 +1,6 @@
 """``create_app(settings)``: the gateway as an ASGI app; its lifespan builds and closes the services.
 
-    FastHits                  hits from memory, in front of the framework (gateway.web.fasthits)
+    FastHits                  hits from memory, in front of the framework (gateway.routes.fasthits)
       Starlette
         /_/health             gateway.routes.ops (GET and HEAD; any other method: 405)
         /_/api/v1/…           gateway.routes.api (the management API), and POST /_/billing/stripe
@@ -39,11 +39,11 @@ from gateway.errors import (
     ValidationError,
 )
 from gateway.routes.api import api_routes
+from gateway.routes.fasthits import FastHits
 from gateway.routes.images import image
 from gateway.routes.ops import HEALTH, health, not_found
 from gateway.services import build_services
 from gateway.settings import Settings, load_settings
-from gateway.web.fasthits import FastHits
 from gateway.web.responses import error_response
 
 log = logging.getLogger("imgate")

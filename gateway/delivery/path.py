@@ -15,7 +15,7 @@
                 usage counter and the audit line plug in there)
 
 ``serve`` is the full path. ``hit`` is the same steps for a request that is a hit from memory alone, without
-awaiting anything: the hit fast path (``gateway.web.fasthits``) calls it in front of the framework and hands
+awaiting anything: the hit fast path (``gateway.routes.fasthits``) calls it in front of the framework and hands
 anything else to the full path (``gateway.routes.images``). Both write the response with the same functions,
 so a hit is answered the same way, byte for byte, whichever front answers it.
 """

@@ -19,9 +19,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
+from gateway.cache import freshness
 from gateway.cache.keys import Kind, cache_key
 from gateway.capture import CAPTURE_PARAMETERS, parse_capture_options, validate_target
-from gateway.delivery import freshness
 from gateway.errors import DomainNotAllowed, NotFound, SourceNotAllowed, ValidationError
 from gateway.marks.resolve import MarkResolver, ResolvedMark
 from gateway.policy import InvalidSourceURL, parse_source_url

@@ -1,2 +1,2 @@
-"""The HTTP edge: the request as read from ASGI (request.py), the CORS decisions (cors.py), the one response
-writer (responses.py), and the hit fast path in front of the framework (fasthits.py)."""
+"""HTTP vocabulary for the request path: the request as read from ASGI (request.py), the CORS decisions
+(cors.py) and the one response writer (responses.py). The fronts that call the path live in gateway/routes/."""

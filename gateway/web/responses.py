@@ -19,9 +19,9 @@ import json
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from gateway.cache.freshness import cache_control
 from gateway.cache.keys import Kind
 from gateway.cache.memory import MemoryEntry
-from gateway.delivery.freshness import cache_control
 from gateway.errors import GatewayError
 from gateway.web import cors as _cors
 from gateway.web.cors import CORS, Headers

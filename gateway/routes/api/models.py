@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
-from gateway.delivery.freshness import YEAR
+from gateway.cache.freshness import YEAR
 
 _REVISION = Field(
     default=None,

@@ -6,8 +6,8 @@ import dataclasses
 
 import pytest
 
+from gateway.cache import freshness
 from gateway.cache.keys import Kind
-from gateway.delivery import freshness
 from gateway.delivery.plans import split_query
 from gateway.errors import NotFound, ValidationError
 from gateway.tenancy import Tenant

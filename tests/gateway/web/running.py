@@ -18,10 +18,10 @@ from gateway.accounts.store import AccountStore
 from gateway.app import create_app
 from gateway.delivery.hooks import Outcome
 from gateway.errors import RateLimited
+from gateway.routes.fasthits import FastHits
 from gateway.settings import load_settings
 from gateway.tenancy import Tenant
 from gateway.web.cors import Headers
-from gateway.web.fasthits import FastHits
 
 
 @dataclass

@@ -12,7 +12,7 @@ import pytest
 
 from gateway.accounts.memory import MemoryAccountStore
 from gateway.accounts.models import Workspace
-from gateway.web.fasthits import FastHits
+from gateway.routes.fasthits import FastHits
 from tests.conftest import DEMO_IMAGES
 from tests.gateway.web.running import RecordingHooks, Sent, call, running
 

@@ -9,7 +9,7 @@ import pytest
 
 from gateway.accounts.memory import MemoryAccountStore
 from gateway.accounts.models import Workspace
-from gateway.web.fasthits import FastHits
+from gateway.routes.fasthits import FastHits
 from gateway.web.request import ImageRequest
 from gateway.web.responses import Answer
 from tests.conftest import DEMO_IMAGES
