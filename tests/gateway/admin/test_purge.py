@@ -8,13 +8,12 @@ import time
 import pytest
 
 from gateway import admin
-from gateway.accounts.memory import MemoryAccountStore
-from gateway.accounts.models import Workspace
 from gateway.admin import AdminContext, Conflict
 from gateway.admin.purge import PURGE_MARKERS_KEPT
 from gateway.admin.workspaces import load
 from gateway.cache.keys import cache_key
 from gateway.cache.results import CachedResult
+from tests.gateway.admin.racing import InterleavingStore
 
 pytestmark = pytest.mark.anyio
 
@@ -84,23 +83,8 @@ async def test_markers_are_bounded(ctx: AdminContext) -> None:
     assert len(markers) == PURGE_MARKERS_KEPT and markers[-1].prefix == f"p{PURGE_MARKERS_KEPT + 4}/"
 
 
-class _InterleavingStore(MemoryAccountStore):
-    """Another change lands between each read and write, ``times`` times."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.times = 0
-
-    def get_workspace(self, namespace: str) -> Workspace | None:
-        workspace = super().get_workspace(namespace)
-        if workspace is not None and self.times:
-            self.times -= 1
-            super().update_workspace(dataclasses.replace(workspace, plan="pro"))
-        return workspace
-
-
 async def test_a_purge_that_loses_a_race_reads_again_and_keeps_both_changes(ctx: AdminContext) -> None:
-    store = _InterleavingStore()
+    store = InterleavingStore("pro")
     racing = dataclasses.replace(ctx, store=store)
     await admin.create_workspace(racing, "acme")
     store.times = 1

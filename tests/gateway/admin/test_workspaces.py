@@ -10,13 +10,12 @@ from pathlib import Path
 import pytest
 
 from gateway import admin
-from gateway.accounts.memory import MemoryAccountStore
-from gateway.accounts.models import Workspace
 from gateway.accounts.sqlite import SqliteAccountStore
 from gateway.admin import AdminContext, Conflict, Invalid, NotFound, OriginChanges, WorkspaceChanges
 from gateway.admin.workspaces import load, save
 from gateway.cache.keys import cache_key
 from gateway.cache.results import CachedResult
+from tests.gateway.admin.racing import InterleavingStore
 
 pytestmark = pytest.mark.anyio
 
@@ -129,23 +128,8 @@ async def test_two_admins_read_both_write_the_second_is_refused_and_nothing_is_l
         two.close()
 
 
-class _InterleavingStore(MemoryAccountStore):
-    """Another admin's write lands between this admin's read and its write, ``times`` times."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.times = 0
-
-    def get_workspace(self, namespace: str) -> Workspace | None:
-        workspace = super().get_workspace(namespace)
-        if workspace is not None and self.times:
-            self.times -= 1
-            super().update_workspace(dataclasses.replace(workspace, plan="business"))
-        return workspace
-
-
 async def test_a_write_racing_a_change_is_refused_not_lost(ctx: AdminContext) -> None:
-    racing = dataclasses.replace(ctx, store=_InterleavingStore())
+    racing = dataclasses.replace(ctx, store=InterleavingStore("business"))
     await admin.create_workspace(racing, "acme")
     racing.store.times = 1  # type: ignore[attr-defined]
     with pytest.raises(Conflict):
