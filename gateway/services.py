@@ -1,8 +1,9 @@
 """The services one worker process runs, built from settings by ``build_services`` and closed at shutdown.
 
 Stores come from their factories (``build_account_store``, ``build_result_store``: never ``None``, no store
-is ``NullResultStore``), and the request path gets its hooks here: ``NoHooks`` until rate limits, usage
-counters and the audit line implement ``gateway.delivery.hooks.RequestHooks``.
+is ``NullResultStore``), and the request path gets its hooks here: each feature that plugs into it (rate
+limits, usage counters, the access log) builds one ``gateway.delivery.hooks.RequestHooks``, appended to
+``hooks`` in ``build_services``, and the path runs them chained in that order.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from gateway.cache.memory import MemoryTier
 from gateway.cache.originals import OriginalsCache
 from gateway.cache.results import ResultStore
 from gateway.delivery import malloc
-from gateway.delivery.hooks import NoHooks, RequestHooks
+from gateway.delivery.hooks import RequestHooks, chain
 from gateway.delivery.path import RequestPath
 from gateway.delivery.plans import Planner
 from gateway.delivery.pool import TransformPool
@@ -94,5 +95,6 @@ def build_services(
     external = ExternalFetcher(factory.limits, guard)
     capture = CaptureSource(settings, guard)
     planner = Planner(MarkResolver(), external, capture)
-    path = RequestPath(tenancy, planner, renderer, hooks or NoHooks())
+    chained: list[RequestHooks] = [hooks] if hooks is not None else []
+    path = RequestPath(tenancy, planner, renderer, chain(chained))
     return Services(settings, store, tenancy, renderer, results, pool, external, capture, path)

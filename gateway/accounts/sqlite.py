@@ -108,6 +108,15 @@ class SqliteAccountStore:
                 raise
             self._db.execute("COMMIT")
 
+    # For the parts of the account store kept in modules of their own (``gateway.accounts.sqlite_*``): they
+    # share this connection, its lock and its transactions, so one file holds every table.
+    transaction = _transaction
+
+    def query(self, sql: str, params: tuple[object, ...] = ()) -> list[sqlite3.Row]:
+        """Rows of one read, under the connection's lock."""
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
+
     @property
     def schema_version(self) -> int:
         with self._lock:

@@ -12,17 +12,21 @@ preflights, unknown workspaces), after its response was sent: the usage counters
 ``Outcome``. It runs on the event loop for every hit, so it must not block (count in memory, flush elsewhere);
 an exception it raises is logged and goes no further.
 
-The hit fast path and the full path call both the same way. ``NoHooks`` is the default, wired in
-``gateway.services``, until those features exist.
+The hit fast path and the full path call both the same way. ``gateway.services`` wires ``ChainedHooks``
+over the hooks each feature builds (``NoHooks`` when there are none).
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from typing import Protocol
 
 from gateway.cache.keys import Kind
 from gateway.tenancy import Tenant
 from gateway.web.cors import Headers
+
+log = logging.getLogger("imgate")
 
 
 class Outcome:
@@ -68,3 +72,28 @@ class NoHooks:
 
     def record(self, outcome: Outcome) -> None:
         return None
+
+
+class ChainedHooks:
+    """Several hooks as one: admitted only when every hook admits (in order; the first refusal wins), their
+    headers added together; every hook records, and one that raises does not keep the others from it."""
+
+    def __init__(self, hooks: Sequence[RequestHooks]) -> None:
+        self._hooks = tuple(hooks)
+
+    def admit(self, tenant: Tenant) -> Headers:
+        headers: list[tuple[bytes, bytes]] = []
+        for hook in self._hooks:
+            headers.extend(hook.admit(tenant))
+        return tuple(headers)
+
+    def record(self, outcome: Outcome) -> None:
+        for hook in self._hooks:
+            try:
+                hook.record(outcome)
+            except Exception:
+                log.exception("a record hook failed")
+
+
+def chain(hooks: Sequence[RequestHooks]) -> RequestHooks:
+    return hooks[0] if len(hooks) == 1 else ChainedHooks(hooks) if hooks else NoHooks()
