@@ -1,0 +1,106 @@
+"""Custom domains in this process's memory, beside ``MemoryAccountStore``: for unit tests and demos."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from collections.abc import Callable
+
+from gateway.accounts.domains import (
+    CHECKED_STATES,
+    PENDING,
+    REMOVED,
+    Domain,
+    DomainLimitReached,
+    DomainTaken,
+    new_token,
+)
+from gateway.accounts.store import WorkspaceMissing
+
+
+class MemoryDomainStore:
+    def __init__(self, workspace_exists: Callable[[str], bool]) -> None:
+        # The account store's own check, so a domain cannot outlive (or precede) its workspace, as in SQLite.
+        self._workspace_exists = workspace_exists
+        self._lock = threading.Lock()
+        self._domains: dict[str, Domain] = {}
+
+    def add(self, domain: Domain, limit: int) -> Domain:
+        if not self._workspace_exists(domain.namespace):
+            raise WorkspaceMissing(domain.namespace)
+        with self._lock:
+            stored = self._domains.get(domain.hostname)
+            if stored is not None and stored.state != REMOVED:
+                if stored.namespace == domain.namespace:
+                    return stored
+                raise DomainTaken(domain.hostname)
+            held = sum(1 for d in self._domains.values() if d.namespace == domain.namespace and d.state != REMOVED)
+            if held >= limit:
+                raise DomainLimitReached(domain.namespace, limit)
+            fresh = dataclasses.replace(
+                domain,
+                state=PENDING,
+                reason=domain.reason,
+                token=domain.token or new_token(),
+                created_at=time.time(),
+                checked_at=0.0,
+                failures=0,
+            )
+            self._domains[domain.hostname] = fresh
+            return fresh
+
+    def get(self, hostname: str) -> Domain | None:
+        with self._lock:
+            return self._domains.get(hostname)
+
+    def in_workspace(self, namespace: str) -> list[Domain]:
+        with self._lock:
+            found = [d for d in self._domains.values() if d.namespace == namespace and d.state != REMOVED]
+        return sorted(found, key=lambda d: d.hostname)
+
+    def save_check(self, domain: Domain) -> Domain | None:
+        with self._lock:
+            stored = self._domains.get(domain.hostname)
+            if stored is None or stored.state == REMOVED or stored.token != domain.token:
+                return None
+            if stored.checked_at > domain.checked_at:
+                return None
+            saved = dataclasses.replace(
+                stored,
+                state=domain.state,
+                reason=domain.reason,
+                failures=domain.failures,
+                checked_at=domain.checked_at,
+            )
+            self._domains[domain.hostname] = saved
+            return saved
+
+    def remove(self, namespace: str, hostname: str) -> Domain | None:
+        with self._lock:
+            stored = self._domains.get(hostname)
+            if stored is None or stored.namespace != namespace or stored.state == REMOVED:
+                return None
+            removed = dataclasses.replace(stored, state=REMOVED, reason="")
+            self._domains[hostname] = removed
+            return removed
+
+    def claim_due(self, now: float, pending_before: float, checked_before: float, limit: int) -> list[Domain]:
+        with self._lock:
+            due = [
+                d
+                for d in self._domains.values()
+                if d.state in CHECKED_STATES
+                and d.checked_at < (pending_before if d.state == PENDING else checked_before)
+            ]
+            due.sort(key=lambda d: (d.checked_at, d.hostname))
+            claimed = [dataclasses.replace(d, checked_at=now) for d in due[:limit]]
+            for domain in claimed:
+                self._domains[domain.hostname] = domain
+        return claimed
+
+    def forget(self, namespace: str) -> None:
+        """The workspace was deleted: its domains go with it."""
+        with self._lock:
+            for hostname in [h for h, d in self._domains.items() if d.namespace == namespace]:
+                del self._domains[hostname]
