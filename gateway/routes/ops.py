@@ -1,43 +1,70 @@
 """Operational endpoints under the reserved ``/_/`` prefix, and the 404 of every other path there.
 
-Both are plain ASGI apps, so Starlette routes every method to them and the answer to a method they do not take
+- ``/_/health``: each dependency ok/degraded/down (``gateway.health``); 200 while the gateway can serve, 503
+  only when it cannot.
+- ``/_/metrics``: the Prometheus text format, summed across the worker processes (``gateway.metrics``), for
+  callers in ``metrics_networks`` or with the ``metrics_token`` bearer token; anyone else gets 403 FORBIDDEN.
+
+All are plain ASGI apps, so Starlette routes every method to them and the answer to a method they do not take
 is the gateway's JSON error (405 ``METHOD_NOT_ALLOWED`` with ``Allow``), never Starlette's plain text.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from gateway.errors import MethodNotAllowed, NotFound
+from gateway.errors import Forbidden, MethodNotAllowed, NotFound
+from gateway.metrics.exposition import MetricsAccess, render
 from gateway.services import Services
 from gateway.web.responses import error_response
 
 HEALTH = "/_/health"
+METRICS = "/_/metrics"
 _READ_ONLY = "GET, HEAD"
+_NO_STORE = {"Cache-Control": "no-store"}
 
 
 async def _health(request: Request) -> Response:
     services: Services = request.app.state.services
-    checks = await services.health()
-    healthy = all(check["ok"] for check in checks.values())
-    body = {"status": "ok" if healthy else "degraded", "checks": checks}
-    # Degraded still answers 200: the gateway serves (it transforms on every miss); a load balancer should
-    # keep the node while an operator looks at the result store.
-    return JSONResponse(body, headers={"Cache-Control": "no-store"})
+    status, checks = await services.health()
+    # Degraded still answers 200: the gateway serves (it transforms on every miss, limits alone, ...); a load
+    # balancer should keep the node while an operator looks. Down (no workspace can be resolved) is 503.
+    return JSONResponse(
+        {"status": status, "checks": checks}, status_code=503 if status == "down" else 200, headers=_NO_STORE
+    )
 
 
-class _Health:
-    """``GET /_/health`` (and HEAD)."""
+async def _metrics(request: Request) -> Response:
+    services: Services = request.app.state.services
+    access = getattr(request.app.state, "metrics_access", None)
+    if access is None:
+        access = request.app.state.metrics_access = MetricsAccess(services.settings)
+    if not access.allows(request.scope):
+        return error_response(Forbidden("/_/metrics answers the metrics networks, or a caller with the metrics token"))
+    # Reading every worker's files is disk I/O: off the event loop.
+    body, content_type = await asyncio.to_thread(render)
+    return Response(body, headers={**_NO_STORE, "Content-Type": content_type})
+
+
+class _ReadOnly:
+    """One exact path, GET and HEAD."""
+
+    def __init__(self, path: str, handler: Callable[[Request], Awaitable[Response]]) -> None:
+        self._path = path
+        self._handler = handler
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         response: Response
-        if scope["path"] != HEALTH:
+        if scope["path"] != self._path:
             # Starlette's patterns end in ``$``, which also matches before a final newline: "/_/health\n".
             response = error_response(NotFound())
         elif scope["method"] in ("GET", "HEAD"):
-            response = await _health(Request(scope, receive))
+            response = await self._handler(Request(scope, receive))
         else:
             response = error_response(MethodNotAllowed(f"allowed here: {_READ_ONLY}", headers={"Allow": _READ_ONLY}))
         await response(scope, receive, send)
@@ -50,5 +77,6 @@ class _NotFound:
         await error_response(NotFound())(scope, receive, send)
 
 
-health = _Health()
+health = _ReadOnly(HEALTH, _health)
+metrics = _ReadOnly(METRICS, _metrics)
 not_found = _NotFound()

@@ -1,0 +1,100 @@
+"""``UsageFlusher``: adds what ``UsageHooks`` counted to the usage store every few seconds and at shutdown.
+
+One task per worker process. Each flush takes the counts gathered so far (on the event loop, where they are
+counted, so no lock is needed), adds them to the store in a worker thread (the stores block), and on failure
+gives them back so the next flush adds them: a store that is down for a while loses nothing; a crash loses at
+most one interval. ``aclose`` flushes what is left, so a clean shutdown loses nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+
+from gateway.accounts.usage import UsageStore
+from gateway.usage.hooks import UsageHooks
+
+log = logging.getLogger("imgate")
+
+
+class UsageFlusher:
+    def __init__(
+        self,
+        hooks: UsageHooks,
+        store: UsageStore,
+        interval: float,
+        on_tick: Callable[[], None] | None = None,
+        on_close: Callable[[], None] | None = None,
+    ) -> None:
+        self._hooks = hooks
+        self._store = store
+        self._interval = interval
+        self._on_tick = on_tick  # also run every interval: the gauges sampled from this process's state
+        self._on_close = on_close  # also run at shutdown: what else buffers for this process (the access log)
+        self._task: asyncio.Task[None] | None = None
+        self._failing = False
+        self._reported_dropped = 0
+        self._lock = asyncio.Lock()
+
+    def start(self) -> None:
+        """Start the periodic flush on the running event loop (once)."""
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    @property
+    def healthy(self) -> bool:
+        """False while the last flush failed (the counts wait in memory for the next one)."""
+        return not self._failing
+
+    async def flush(self) -> bool:
+        """Add what was counted so far; True when the store took it (or there was nothing)."""
+        async with self._lock:  # the periodic flush and the one at shutdown never run at once
+            pending = self._hooks.take()
+            if self._hooks.dropped != self._reported_dropped:
+                log.warning(
+                    "usage: %d requests were not counted (too many workspaces in one interval)",
+                    self._hooks.dropped - self._reported_dropped,
+                )
+                self._reported_dropped = self._hooks.dropped
+            if not pending:
+                return True
+            try:
+                await asyncio.to_thread(self._store.add_batch, pending)
+            except Exception as exc:
+                self._hooks.give_back(pending)
+                if not self._failing:
+                    log.warning(
+                        "usage: adding the counters to the store failed (%s); kept for the next flush",
+                        type(exc).__name__,
+                    )
+                self._failing = True
+                return False
+            if self._failing:
+                log.info("usage: the store takes the counters again")
+            self._failing = False
+            return True
+
+    async def aclose(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self._on_close is not None:
+            try:
+                self._on_close()
+            except Exception:
+                log.exception("usage: the shutdown hook failed")
+        await self.flush()
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            if self._on_tick is not None:
+                try:
+                    self._on_tick()
+                except Exception:
+                    log.exception("usage: the periodic sampler failed")
+            await self.flush()
