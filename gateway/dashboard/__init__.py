@@ -1,12 +1,12 @@
 """The dashboard, ``/_/dashboard/``: server-rendered pages over ``gateway.admin``, never a second implementation.
 
-    signin.py            one-time codes by email: send, check, limits (SignInService)
-    sessions.py          server-side sessions in a cookie; CSRF tokens
-    runtime.py           the admin context, sign-in service and sessions of the gateway process
+    sessions.py          the session cookie; CSRF tokens (codes and sessions: ``gateway.admin.signin``)
+    runtime.py           the admin context, sign-in setup (mailer, clock) and CSRF key of the gateway process
     web.py               templates, security headers, forms, the signed-in caller, error pages (``page``)
     signin_pages.py      sign-in, sign-out, the first workspace
     workspace_pages.py   workspaces, overview, members, API keys, audit, purge and delete
     settings_pages.py    origin (and its check), allowlists, capture retention, plan and limits
+    domains_pages.py     custom domains: add (the DNS records to create), check, remove, HSTS; the plan's limit
     builder_pages.py     the URL builder: controls, the gateway's own output as preview, snippets
     usage_pages.py       the last 30 days as SVG charts (charts.py) and tables; this month against the plan
     marks_pages.py       mark presets (text, or an image in the origin), their preview, auto-apply rules
@@ -26,7 +26,15 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gateway.dashboard import builder_pages, marks_pages, settings_pages, signin_pages, usage_pages, workspace_pages
+from gateway.dashboard import (
+    builder_pages,
+    domains_pages,
+    marks_pages,
+    settings_pages,
+    signin_pages,
+    usage_pages,
+    workspace_pages,
+)
 from gateway.dashboard.web import PREFIX, Call, page, secured
 from gateway.errors import NotFound
 
@@ -72,6 +80,12 @@ def dashboard_routes() -> list[BaseRoute]:
         Route(ws + "/settings/retention", page(settings_pages.save_retention), methods=post),
         Route(ws + "/settings/capture-domain", page(settings_pages.switch_capture_domain), methods=post),
         Route(ws + "/settings/check", page(settings_pages.check_origin), methods=post),
+        Route(ws + "/domains", page(domains_pages.domains), methods=get),
+        Route(ws + "/domains", page(domains_pages.add), methods=post),
+        Route(ws + "/domains/check", page(domains_pages.check), methods=post),
+        Route(ws + "/domains/remove", page(domains_pages.confirm_remove), methods=get),
+        Route(ws + "/domains/remove", page(domains_pages.remove), methods=post),
+        Route(ws + "/domains/hsts", page(domains_pages.switch_hsts), methods=post),
         Route(ws + "/marks", page(marks_pages.marks), methods=get),
         Route(ws + "/marks", page(marks_pages.create), methods=post),
         Route(ws + "/marks/update", page(marks_pages.update), methods=post),

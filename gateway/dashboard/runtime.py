@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway.admin import AdminContext
-from gateway.dashboard.sessions import Sessions
-from gateway.dashboard.signin import Clock, SignInService
+from gateway.admin.signin import Clock, SignInSetup
+from gateway.dashboard.sessions import CsrfTokens
 from gateway.mail import Mailer, build_mailer
 from gateway.services import Services
 from gateway.web.clientaddr import TrustedProxies
@@ -25,8 +25,9 @@ _STATE = "dashboard_runtime"
 @dataclass(frozen=True, slots=True)
 class DashboardRuntime:
     ctx: AdminContext
-    signin: SignInService
-    sessions: Sessions
+    # The mailer, key and clock of the admin layer's sign-in operations.
+    signin: SignInSetup
+    csrf: CsrfTokens
     proxies: TrustedProxies
     # The gateway's own hosts: the dashboard answers on no other (custom domains serve images only).
     hosts: HostRouting
@@ -39,14 +40,14 @@ class DashboardRuntime:
     @classmethod
     def over(cls, ctx: AdminContext, mailer: Mailer, clock: Clock = time.time) -> DashboardRuntime:
         """A runtime over an admin context (its store's ``signins`` keep codes and sessions)."""
-        settings = ctx.settings
-        signins = ctx.store.signins
-        signin = SignInService(
-            signins, mailer, ctx.secrets.derive_key("dashboard-signin-code"), settings.signin_codes_per_client, clock
+        proxies = TrustedProxies(ctx.settings.trusted_proxies)
+        return cls(
+            ctx,
+            SignInSetup.over(ctx, mailer, clock),
+            CsrfTokens(ctx.secrets.derive_key("dashboard-csrf")),
+            proxies,
+            HostRouting(ctx.settings.public_hosts, proxies),
         )
-        sessions = Sessions(signins, ctx.secrets.derive_key("dashboard-csrf"), clock)
-        proxies = TrustedProxies(settings.trusted_proxies)
-        return cls(ctx, signin, sessions, proxies, HostRouting(settings.public_hosts, proxies))
 
     @classmethod
     def install(cls, app: Any, runtime: DashboardRuntime) -> None:

@@ -1,4 +1,4 @@
-"""Signing in and out, and the first workspace of a new account.
+"""Signing in and out, and the first workspace of a new account: forms over ``gateway.admin.signin``.
 
 GET  /_/dashboard/                     signed out: the email form; signed in: the first workspace (or welcome)
 POST /_/dashboard/signin               send a code; the code form
@@ -10,17 +10,17 @@ POST /_/dashboard/signout/everywhere   end every session of this user
 
 from __future__ import annotations
 
-import logging
-
 from starlette.responses import Response
 
-from gateway.accounts.store import UserExists
-from gateway.accounts.users import User
-from gateway.dashboard.web import PREFIX, Call, client_of, see_other
-from gateway.errors import CodeExpired, CodeInvalid, CodeLocked, GatewayError, MailUnavailable, SignInLimited
-from gateway.mail import MailError
+from gateway.admin import AdminError
+from gateway.admin import signin as admin_signin
+from gateway.dashboard.sessions import COOKIE, COOKIE_PATH
+from gateway.dashboard.web import PREFIX, Call, admin_error, client_of, see_other
+from gateway.errors import GatewayError
 
-log = logging.getLogger("imgate.dashboard")
+
+def _refusal(exc: AdminError | GatewayError) -> GatewayError:
+    return admin_error(exc) if isinstance(exc, AdminError) else exc
 
 
 async def home(call: Call) -> Response:
@@ -33,64 +33,47 @@ async def home(call: Call) -> Response:
 
 async def send_code(call: Call) -> Response:
     email = call.field("email")
+    client = client_of(call.request, call.runtime)
     try:
-        normal = await call.runtime.signin.send_code(email, client_of(call.request, call.runtime))
-    except MailError:
-        log.warning("a sign-in code could not be mailed")
-        error = MailUnavailable()
-        return call.render("signin.html", status=error.status, error=error, email=email)
-    except SignInLimited as exc:
-        response = call.render("signin.html", status=exc.status, error=exc, email=email)
-        response.headers.update(exc.headers)
+        normal = await admin_signin.request_code(call.runtime.ctx, call.runtime.signin, email, client)
+    except (AdminError, GatewayError) as exc:
+        error = _refusal(exc)
+        response = call.render("signin.html", status=error.status, error=error, email=email)
+        response.headers.update(error.headers)  # Retry-After of SIGNIN_LIMITED
         return response
-    except GatewayError as exc:
-        return call.render("signin.html", status=exc.status, error=exc, email=email)
     # The same page whether or not the address has an account.
     return call.render("code.html", email=normal)
 
 
-def _user_for(call: Call, email: str) -> User:
-    store = call.runtime.ctx.store
-    user = store.get_user_by_email(email)
-    if user is None:
-        try:
-            user = store.create_user(email)
-        except UserExists:
-            user = store.get_user_by_email(email)
-            if user is None:
-                raise
-    return store.touch_sign_in(user.user_id)
-
-
 async def check_code(call: Call) -> Response:
     email = call.field("email")
+    # Signing in again in a signed-in browser: the old session ends, a new id is issued (no fixation).
+    replacing = call.viewer.session_id if call.viewer is not None else None
     try:
-        normal = await call.runtime.signin.check_code(email, call.field("code"))
-    except (CodeInvalid, CodeLocked, CodeExpired) as exc:
-        return call.render("code.html", status=exc.status, error=exc, email=email)
-    except GatewayError as exc:
-        return call.render("code.html", status=exc.status, error=exc, email=email)
-    user = await call.runtime.ctx.call(_user_for, call, normal)
-    if call.viewer is not None:
-        # Signing in again in a signed-in browser: the old session ends, a new id is issued (no fixation).
-        await call.runtime.sessions.close(call.viewer.session_id)
-    session_id = await call.runtime.sessions.open(user.user_id)
-    return call.start_session(see_other(f"{PREFIX}/"), session_id)
+        signed_in = await admin_signin.sign_in(
+            call.runtime.ctx, call.runtime.signin, email, call.field("code"), replacing=replacing
+        )
+    except (AdminError, GatewayError) as exc:
+        error = _refusal(exc)
+        return call.render("code.html", status=error.status, error=error, email=email)
+    return call.start_session(see_other(f"{PREFIX}/"), signed_in.session_id)
 
 
 async def welcome(call: Call) -> Response:
     return call.render("welcome.html", namespace=call.field("namespace"))
 
 
-async def sign_out(call: Call) -> Response:
-    await call.runtime.sessions.close(call.me.session_id)
+def _signed_out() -> Response:
     response = see_other(f"{PREFIX}/")
-    response.delete_cookie("imgate_session", path="/_/dashboard")
+    response.delete_cookie(COOKIE, path=COOKIE_PATH)
     return response
+
+
+async def sign_out(call: Call) -> Response:
+    await admin_signin.sign_out(call.ctx, call.runtime.signin, call.me.session_id)
+    return _signed_out()
 
 
 async def sign_out_everywhere(call: Call) -> Response:
-    await call.runtime.sessions.close_all(call.me.user.user_id)
-    response = see_other(f"{PREFIX}/")
-    response.delete_cookie("imgate_session", path="/_/dashboard")
-    return response
+    await admin_signin.sign_out_everywhere(call.ctx, call.runtime.signin, call.me.user)
+    return _signed_out()

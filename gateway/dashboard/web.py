@@ -30,8 +30,9 @@ from gateway.admin import AdminContext, AdminError
 from gateway.admin import Conflict as AdminConflict
 from gateway.admin import Invalid as AdminInvalid
 from gateway.admin import NotFound as AdminNotFound
+from gateway.admin.signin import current_user
 from gateway.dashboard.runtime import DashboardRuntime
-from gateway.dashboard.sessions import COOKIE, COOKIE_PATH, FORM_COOKIE, MAX_AGE
+from gateway.dashboard.sessions import COOKIE, COOKIE_MAX_AGE, COOKIE_PATH, FORM_COOKIE
 from gateway.errors import (
     Conflict,
     CsrfFailed,
@@ -201,7 +202,7 @@ class Call:
         response.set_cookie(
             COOKIE,
             session_id,
-            max_age=int(MAX_AGE),
+            max_age=COOKIE_MAX_AGE,
             path=COOKIE_PATH,
             httponly=True,
             samesite="lax",
@@ -265,15 +266,10 @@ async def _multipart(request: Request, body: bytes) -> tuple[dict[str, str], dic
 
 async def _viewer(request: Request, runtime: DashboardRuntime) -> Viewer | None:
     session_id = request.cookies.get(COOKIE, "")
-    session = await runtime.sessions.current(session_id) if session_id else None
-    if session is None:
+    found = await current_user(runtime.ctx, runtime.signin, session_id) if session_id else None
+    if found is None:
         return None
-    store = runtime.ctx.store
-    user = await runtime.ctx.call(store.get_user, session.user_id)
-    if user is None:
-        return None
-    memberships = await runtime.ctx.call(store.list_memberships, user.user_id)
-    return Viewer(session_id, session, user, memberships)
+    return Viewer(session_id, found.session, found.user, list(found.memberships))
 
 
 Handler = Callable[[Call], Awaitable[Response]]
@@ -292,17 +288,17 @@ def page(handler: Handler, *, signed_in: bool = True) -> Callable[[Request], Awa
                 raise NotFound()
             call.viewer = await _viewer(request, runtime)
             if call.viewer is not None:
-                call.csrf = runtime.sessions.csrf_token(call.viewer.session_id)
+                call.csrf = runtime.csrf.token(call.viewer.session_id)
             else:
                 call.form_binding = request.cookies.get(FORM_COOKIE, "")
                 if not call.form_binding or len(call.form_binding) > 100:
                     call.form_binding, call.new_form_binding = secrets.token_urlsafe(24), True
-                call.csrf = runtime.sessions.csrf_token("form\n" + call.form_binding)
+                call.csrf = runtime.csrf.token("form\n" + call.form_binding)
             if request.method == "POST":
                 # The token is checked before the form's content is looked at, and before anything changes.
                 call.form, call.files = await read_form(request)
                 binding = call.viewer.session_id if call.viewer is not None else "form\n" + call.form_binding
-                if call.new_form_binding or not runtime.sessions.csrf_ok(binding, call.field("csrf")):
+                if call.new_form_binding or not runtime.csrf.ok(binding, call.field("csrf")):
                     raise CsrfFailed()
             if signed_in and call.viewer is None:
                 if request.method == "GET":

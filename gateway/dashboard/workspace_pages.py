@@ -15,9 +15,9 @@ from starlette.responses import Response
 
 from gateway import admin
 from gateway.accounts.users import ROLES
-from gateway.admin import AdminError, Invalid, WorkspaceChanges
+from gateway.admin import AdminError, Invalid
+from gateway.admin.signin import create_owned_workspace
 from gateway.dashboard.web import PREFIX, Call, admin_error, see_other
-from gateway.errors import ValidationError
 
 NOTICES = {
     "created": "Workspace created. Its URLs work at once: it starts permissive.",
@@ -32,7 +32,6 @@ NOTICES = {
     "capture": "Capture domain switched. Captures rendered already are still served.",
 }
 AUDIT_PAGE = 50
-_AUDIT_SCAN_PAGES = 5
 
 
 def notice(call: Call) -> str | None:
@@ -58,8 +57,7 @@ async def create_workspace(call: Call) -> Response:
     namespace = call.field("namespace").strip()
     first = not call.me.memberships
     try:
-        await admin.create_workspace(call.ctx, namespace, WorkspaceChanges())
-        await admin.add_member(call.ctx, namespace, call.me.user.email, "owner")
+        await create_owned_workspace(call.ctx, namespace, call.me.user)
     except AdminError as exc:
         template = "welcome.html" if first else "workspaces.html"
         error = admin_error(exc)
@@ -159,28 +157,27 @@ async def revoke_key(call: Call) -> Response:
 
 
 async def audit(call: Call) -> Response:
-    """Newest first, filtered by actor and operation (substrings); at most a few store pages are read per page."""
+    """Newest first, filtered by actor and operation (substrings, matched by the store)."""
     namespace = ns_of(call)
     query = call.request.query_params
     actor, operation = query.get("actor", "").strip(), query.get("operation", "").strip()
-    cursor: str | None = query.get("cursor") or None
-    rows: list[Any] = []
-    try:
-        for _ in range(_AUDIT_SCAN_PAGES):
-            found = await admin.list_audit(
-                call.ctx, namespace, limit=200 if actor or operation else AUDIT_PAGE, cursor=cursor
-            )
-            rows += [
-                entry
-                for entry in found.entries
-                if (not actor or actor in entry.actor) and (not operation or operation in entry.operation)
-            ]
-            cursor = found.next_cursor
-            if cursor is None or len(rows) >= AUDIT_PAGE or not (actor or operation):
-                break
-    except ValueError:
-        raise ValidationError("cursor: use the link to the next page") from None
-    return workspace_page(call, "audit.html", namespace, rows=rows, actor=actor, operation=operation, cursor=cursor)
+    page = await admin.list_audit(
+        call.ctx,
+        namespace,
+        limit=AUDIT_PAGE,
+        cursor=query.get("cursor") or None,
+        actor=actor or None,
+        operation=operation or None,
+    )
+    return workspace_page(
+        call,
+        "audit.html",
+        namespace,
+        rows=page.entries,
+        actor=actor,
+        operation=operation,
+        cursor=page.next_cursor,
+    )
 
 
 # -- purge and delete -------------------------------------------------------------------------------------------

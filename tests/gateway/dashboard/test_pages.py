@@ -7,6 +7,7 @@ import re
 import pytest
 
 from gateway import admin
+from gateway.accounts.audit import AuditEntry
 from gateway.admin import AdminContext
 from gateway.dashboard.runtime import DashboardRuntime
 from tests.gateway.dashboard.support import DASH, Dash, error_code
@@ -182,6 +183,20 @@ async def test_audit_is_paged_and_filtered(dash: Dash) -> None:
     assert ops.text.count("<tr><td") == 1
     bad = await dash.client.get(f"{DASH}/w/acme/audit", params={"cursor": "nonsense"})
     assert bad.status_code == 400
+
+
+async def test_audit_filters_find_rows_behind_many_others(dash: Dash) -> None:
+    csrf = await dash.sign_up("ana@example.com", "acme")
+    await dash.client.post(f"{DASH}/w/acme/keys", data={"csrf": csrf, "name": "K", "scope": "read"})
+    # Matched by the store: the one row of this actor is found behind thousands of newer ones.
+    now = dash.clock.now
+    for n in range(3000):
+        dash.store.append_audit(AuditEntry(now + n, "acme", "cli", "workspace.update", 200, 1.0))
+    mine = await dash.client.get(f"{DASH}/w/acme/audit", params={"actor": "user:ana", "operation": "key."})
+    assert mine.status_code == 200 and mine.text.count("<tr><td") == 1 and "key.create" in mine.text
+    assert "Older entries" not in mine.text
+    too_long = await dash.client.get(f"{DASH}/w/acme/audit", params={"actor": "x" * 300})
+    assert too_long.status_code == 400 and error_code(too_long) == "VALIDATION_ERROR"
 
 
 async def test_capture_domains_switch_off_and_on(dash: Dash) -> None:

@@ -7,7 +7,7 @@ import re
 import httpx
 import pytest
 
-from gateway.dashboard.sessions import IDLE_TIMEOUT, MAX_AGE, digest_of
+from gateway.admin.signin import IDLE_TIMEOUT, MAX_AGE, session_digest
 from tests.gateway.dashboard.support import DASH, Dash, csrf_of, error_code
 
 pytestmark = pytest.mark.anyio
@@ -59,8 +59,8 @@ async def test_cookie_flags_and_a_new_session_id_at_every_sign_in(dash: Dash) ->
     assert first_id != planted and len(first_id) >= 40
     second_id = _session_cookie(await dash.sign_in("ana@example.com")).split(";")[0].split("=", 1)[1]
     assert second_id != first_id
-    assert dash.store.signins.get_session(digest_of(first_id)) is None  # the old one ended
-    assert dash.store.signins.get_session(digest_of(second_id)) is not None
+    assert dash.store.signins.get_session(session_digest(first_id)) is None  # the old one ended
+    assert dash.store.signins.get_session(session_digest(second_id)) is not None
 
 
 async def test_secure_cookie_over_tls(dash: Dash) -> None:
@@ -75,7 +75,7 @@ async def test_sign_out_ends_the_session(dash: Dash) -> None:
     csrf = await dash.token()
     out = await dash.client.post(f"{DASH}/signout", data={"csrf": csrf})
     assert out.status_code == 303
-    assert dash.store.signins.get_session(digest_of(session_id)) is None
+    assert dash.store.signins.get_session(session_digest(session_id)) is None
     # Even a copy of the old cookie is signed out now.
     replay = dash.browser()
     replay.cookies.set("imgate_session", session_id, domain="127.0.0.1", path=DASH)

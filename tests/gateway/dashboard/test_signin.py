@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from gateway.admin.signin import CODE_LIFETIME
 from gateway.dashboard.runtime import DashboardRuntime
-from gateway.dashboard.signin import CODE_LIFETIME
 from gateway.mail import SmtpMailer
 from loopback.ports import free_port
 from tests.gateway.dashboard.support import DASH, Dash, csrf_of, error_code
