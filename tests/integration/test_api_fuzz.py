@@ -3,17 +3,31 @@
 Bodies are JSON values of every shape, and objects whose names are mostly the route's own field names (so the
 values reach the admin layer's checks, not only the unknown-field refusal), plus raw bytes that are not JSON.
 Every 4xx must be in the one error shape with ``Cache-Control: no-store``.
+
+Schemathesis then fuzzes every operation from the OpenAPI document the gateway serves, with a real write key:
+valid and invalid requests of every documented shape; no 5xx, every status and body as documented (answers
+conform to their schemas), schema-invalid requests refused, every error in the one shape.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
+import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from schemathesis import BaseSchema, Case, GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    negative_data_rejection,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from gateway.accounts.models import Workspace
 from gateway.routes.api import ENDPOINTS
@@ -129,3 +143,69 @@ def test_arbitrary_credentials_are_401(client: Client, value: str) -> None:
         )
         check(response)
         assert response.status_code == 401
+
+
+# Schemathesis ---------------------------------------------------------------------------------------------
+
+SCHEMA_NAMESPACE = "schema-fuzz"
+# Bounded: every example is a request to a real server, over every operation (under 90 s in all).
+SCHEMA_EXAMPLES = {GenerationMode.POSITIVE: 20, GenerationMode.NEGATIVE: 12}
+# Deleting the workspace would end the run (it is covered, with its receipt, by the API tests).
+SCHEMA_FUZZED = [e for e in ENDPOINTS if (e.method, e.path) != ("DELETE", f"{API}/workspaces/{{ns}}")]
+# Every operation with valid requests; with invalid ones where there is a body or a query string to make invalid
+# (a path's names are any text, and the key's own workspace is fixed).
+SCHEMA_CASES = [(e, GenerationMode.POSITIVE) for e in SCHEMA_FUZZED] + [
+    (e, GenerationMode.NEGATIVE) for e in SCHEMA_FUZZED if e.body is not None or e.query is not None
+]
+SCHEMA_CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    negative_data_rejection,
+]
+
+
+@dataclass(frozen=True)
+class SchemaTarget:
+    gateway: GatewayProcess
+    secret: str
+    schema: BaseSchema
+
+
+@pytest.fixture(scope="module")
+def schema_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SchemaTarget]:
+    process = GatewayProcess(tmp_path_factory.mktemp("api-schema-fuzz"))
+    process.data_dir.mkdir(parents=True, exist_ok=True)
+    process.add_workspace(Workspace(namespace=SCHEMA_NAMESPACE))
+    secret = create_key(process.data_dir, SCHEMA_NAMESPACE, "Schemathesis", "write")
+    with process:
+        # The document as the gateway serves it, not as this process would build it.
+        schema = schemathesis.openapi.from_url(f"{process.url}{API}/openapi.json", timeout=10)
+        schema.config.update(base_url=process.url)
+        # Every request carries the real key: left to itself, schemathesis fills the documented key headers
+        # with made-up values, and those calls stop at 401 (arbitrary credentials are fuzzed above).
+        schema.config.generation.update(with_security_parameters=False)
+        yield SchemaTarget(process, secret, schema)
+
+
+@pytest.mark.parametrize(("endpoint", "mode"), SCHEMA_CASES, ids=[f"{e.operation}-{m}" for e, m in SCHEMA_CASES])
+def test_every_operation_fuzzed_from_the_openapi_document(
+    schema_target: SchemaTarget, endpoint: Endpoint, mode: GenerationMode
+) -> None:
+    operation = schema_target.schema[endpoint.path][endpoint.method]
+    # The key's own workspace: another one is a 403 before any input is looked at.
+    path_parameters = {"ns": SCHEMA_NAMESPACE} if "{ns}" in endpoint.path else None
+    strategy = operation.as_strategy(mode, path_parameters=path_parameters)
+    headers = {"Authorization": f"Bearer {schema_target.secret}"}
+
+    @settings(max_examples=SCHEMA_EXAMPLES[mode], deadline=None, suppress_health_check=list(HealthCheck))
+    @given(case=strategy)
+    def fuzz(case: Case[Any]) -> None:
+        response = case.call_and_validate(headers=headers, timeout=30, checks=SCHEMA_CHECKS)
+        assert response.headers["cache-control"] == ["no-store"], response.headers
+        if response.status_code >= 400:
+            body = response.json()
+            assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}, body
+
+    fuzz()
