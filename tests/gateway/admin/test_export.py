@@ -8,16 +8,22 @@ import hashlib
 import hmac
 import json
 import time
+from datetime import date
 from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
 
 from gateway import admin
+from gateway.accounts.capture_jobs import CaptureJob, JobResult
+from gateway.accounts.domains import Domain
 from gateway.accounts.memory import MemoryAccountStore
 from gateway.accounts.plans import PlanOverrides
 from gateway.accounts.secrets import SecretBox
+from gateway.accounts.usage import UsageCounts
 from gateway.admin import AdminContext, MarkChanges, NotFound, OriginChanges, WorkspaceChanges
+from gateway.admin.presets import put_preset
+from gateway.admin.signing import rotate_secret
 from gateway.cache.keys import cache_key
 from gateway.cache.results import CachedResult
 from tests.gateway.admin.conftest import png
@@ -25,6 +31,16 @@ from tests.gateway.admin.conftest import png
 pytestmark = pytest.mark.anyio
 
 SECRET = "planted-s3-secret-0123456789"
+COOKIE = "planted-capture-cookie-0123456789"
+WEBHOOK_SECRET = "planted-webhook-secret-0123456789"
+# Two days a year and more apart: one ranged usage read (366 days at most) could not hold both.
+OLD_DAY, NEW_DAY = date(2025, 1, 5), date(2026, 3, 14)
+
+
+def job(namespace: str, n: int, created_at: float, spec: str = "{}", **fields: Any) -> CaptureJob:
+    return CaptureJob(
+        f"cap_{n:024x}", namespace, f"https://{namespace}.example.com/page-{n}", spec, created_at, **fields
+    )
 
 
 @pytest.fixture
@@ -51,11 +67,36 @@ async def filled(ctx: AdminContext) -> dict[str, Any]:
     await admin.bind_stripe_customer(ctx, "acme", "cus_Acme123")
     await admin.purge(ctx, "acme", "products/")
     await admin.create_key(ctx, "other", "Theirs")
+    await put_preset(ctx, "acme", "thumb", "w=200&h=200&fit=crop")
+    signing = await rotate_secret(ctx, "acme", "imgate")
+    store = ctx.store
+    store.domains.add(Domain("img.acme.example", "acme", token="acme-token"), 3)
+    store.usage.add("acme", OLD_DAY, UsageCounts(requests=7, renders=2, bytes_out=900, errors={"NOT_FOUND": 1}))
+    store.usage.add("acme", NEW_DAY, UsageCounts(requests=3, hits_memory=3))
+    store.usage.add("other", NEW_DAY, UsageCounts(requests=555))
     now = time.time()
+    queue = {"max_queued_workspace": 1000, "max_queued_total": 1000}
+    sealed = ctx.secrets.seal(json.dumps({"cookies": [{"name": "session", "value": COOKIE}]}))
+    spec = json.dumps({"format": "png", "full_page": True})
+    store.capture_jobs.add(job("acme", 1, now - 10, spec=spec, auth_sealed=sealed), **queue)
+    result = JobResult("acme/_jobs/cap_1", "png", "image/png", 1234, 800, 600, now + 3600)
+    finished = job("acme", 2, now - 20, status="completed", attempts=1, worker="w1", result=result, finished_at=now)
+    store.capture_jobs.add(finished, **queue)
+    for n in range(3, 3 + 501):  # more than one page of the job store's listing
+        store.capture_jobs.add(job("acme", n, now - 100 - n), **queue)
+    store.capture_jobs.add(job("other", 9999, now), **queue)
+    store.capture_jobs.set_webhook_secret("acme", ctx.secrets.seal(WEBHOOK_SECRET), now)
     for namespace in ("acme", "other"):
         entry = CachedResult(data=b"img", content_type="image/png", created_at=now, expires_at=now + 600)
         await ctx.results.put(cache_key(namespace, "o", "a.jpg", "id:a", "w=10"), entry)
-    return {"upload": upload, "secret": key.secret, "prefix": key.key.prefix}
+    return {
+        "upload": upload,
+        "secret": key.secret,
+        "prefix": key.key.prefix,
+        "sealed": sealed,
+        "signing_secret": signing.secret,
+        "signing_key_id": signing.key.key_id,
+    }
 
 
 async def test_the_export_holds_everything_stored(ctx: AdminContext, filled: dict[str, Any]) -> None:
@@ -81,9 +122,57 @@ async def test_the_export_holds_everything_stored(ctx: AdminContext, filled: dic
     assert [(use["prefix"], use["requests"]) for use in document["key_usage"]] == [(filled["prefix"], 1)]
     operations = [row["operation"] for row in document["audit"]]
     assert "key.create" in operations and "workspace.create" in operations and "workspace.purge" in operations
+    assert [(d["hostname"], d["token"]) for d in document["domains"]] == [("img.acme.example", "acme-token")]
+    assert document["usage"] == [
+        {
+            "day": "2025-01-05",
+            "requests": 7,
+            "hits_memory": 0,
+            "hits_store": 0,
+            "renders": 2,
+            "captures": 0,
+            "bytes_out": 900,
+            "not_modified": 0,
+            "errors": {"NOT_FOUND": 1},
+        },
+        {
+            "day": "2026-03-14",
+            "requests": 3,
+            "hits_memory": 3,
+            "hits_store": 0,
+            "renders": 0,
+            "captures": 0,
+            "bytes_out": 0,
+            "not_modified": 0,
+            "errors": {},
+        },
+    ]
+    jobs = {job["job_id"]: job for job in document["capture_jobs"]}
+    assert len(jobs) == 503 and all(job_id.startswith("cap_") for job_id in jobs)
+    queued, completed = jobs[f"cap_{1:024x}"], jobs[f"cap_{2:024x}"]
+    assert (queued["url"], queued["status"], queued["spec"]) == (
+        "https://acme.example.com/page-1",
+        "queued",
+        {"format": "png", "full_page": True},
+    )
+    assert completed["status"] == "completed" and completed["result"] == {
+        "format": "png",
+        "content_type": "image/png",
+        "bytes": 1234,
+        "width": 800,
+        "height": 600,
+        "expires_at": completed["result"]["expires_at"],
+    }
+    assert {"auth_sealed", "worker", "lease_until"}.isdisjoint(completed) and "key" not in completed["result"]
+    assert document["capture_webhook_secret_set"] is True
+    assert [p["name"] for p in document["url_shaping"]["presets"]] == ["thumb"]
+    assert document["signing"]["keys"][0]["key_id"] == filled["signing_key_id"]
+    assert document["custom_domain_hsts"] is False
     # Never a secret: not the bucket's, not the key's or its digest, not the sealed form; nothing of another workspace.
     assert SECRET not in text and filled["secret"] not in text and "sha256" not in text
-    assert "Theirs" not in text
+    for secret in (COOKIE, WEBHOOK_SECRET, filled["sealed"], filled["signing_secret"], "secret_sealed"):
+        assert secret not in text
+    assert "Theirs" not in text and "555" not in text and "other.example.com" not in text
 
 
 async def test_exporting_is_audited(ctx: AdminContext, store: MemoryAccountStore, filled: dict[str, Any]) -> None:
@@ -107,8 +196,14 @@ async def test_deletion_removes_everything_and_signs_a_receipt(
         "api_keys": 1,
         "key_usage_days": 1,
         "audit_rows": audit_rows,
+        "domains": 1,
+        "usage_days": 2,
+        "capture_jobs": 503,
         "stored_outputs": 1,
     }
+    assert store.usage.all_days("acme") == [] and store.domains.in_workspace("acme") == []
+    assert store.capture_jobs.list_jobs("acme", limit=10) == [] and store.capture_jobs.webhook_secret("acme") is None
+    assert [u.requests for u in store.usage.all_days("other")] == [555]
     assert store.get_workspace("acme") is None and store.list_marks("acme") == []
     assert store.list_api_keys("acme") == [] and store.list_members("acme") == []
     assert store.list_audit("acme").entries == ()
