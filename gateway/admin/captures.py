@@ -1,0 +1,310 @@
+"""Capture jobs of a workspace: submit, show, list, delete the result, the queue's status, the webhook secret.
+
+What a submission is checked for before it is queued, each refusal naming its field:
+
+- ``url``: the capture URL parser (``gateway.capture.validate_target``); HTTPS only unless the gateway allows
+  http (``capture_jobs_allow_http``); its host among the workspace's capture domains and not switched off
+  (403 DOMAIN_NOT_ALLOWED either way); a host with no public address is 403 BLOCKED_ADDRESS now, not later;
+- ``output``, ``wait``, ``delay``, ``hide``, ``redact``: the ``?capture=`` options' own checks; the URL API's
+  transform parameters through its own parser (``fm`` and ``q`` come from ``format`` and ``quality``);
+- ``retention``: at most the plan's longest (the workspace's own when left out);
+- ``webhookUrl``: the external URL parser, a public address (403 BLOCKED_ADDRESS), and a webhook secret made
+  for the workspace first (so every delivery can be verified);
+- ``auth``: cookies only for the page's host or an allowed capture domain whose every subdomain is allowed too
+  (a domain cookie travels to all of them); localStorage entries, bounded. Extra request headers and HTTP basic
+  credentials are refused: a header set on the page reaches every host the page loads from, and only the
+  capture domains may see them.
+
+The auth secrets are sealed with the gateway key before they are stored, and appear nowhere else.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from gateway.accounts.capture_jobs import JOB_ID, CaptureJob, QueueStats
+from gateway.admin.context import AdminContext
+from gateway.admin.errors import Invalid, NotFound
+from gateway.admin.workspaces import load
+from gateway.capture import parse_capture_options, validate_target
+from gateway.errors import DomainNotAllowed, ValidationError
+from gateway.jobs.protocol import JobQueue
+from gateway.jobs.spec import FM, FORMATS, JobAuth, JobSpec
+from gateway.jobs.webhooks import new_secret
+from gateway.netguard import resolve_public
+from gateway.policy import InvalidSourceURL, capture_enabled, parse_source_url
+from gateway.policy.workspace import WorkspacePolicy
+from transforms.errors import TransformError
+from transforms.params import parse
+
+MAX_COOKIES = 50
+MAX_LOCAL_STORAGE = 50
+MAX_AUTH_BYTES = 64 * 1024
+MAX_CSS_BYTES = 32 * 1024
+_COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,256}")
+_COOKIE_VALUE_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f;]")
+_SAME_SITE = {"strict": "Strict", "lax": "Lax", "none": "None"}
+# Set by ``format`` and ``quality``, never twice.
+_OWN_TRANSFORM = frozenset({"fm", "q"})
+# A name that no pattern names on purpose: a domain cookie is allowed only if it would be for any subdomain.
+_PROBE_LABEL = "imgate-subdomain-probe"
+
+
+@dataclass(frozen=True, slots=True)
+class Cookie:
+    name: str
+    value: str = field(repr=False)
+    domain: str | None = None
+    path: str = "/"
+    secure: bool = True
+    http_only: bool = True
+    same_site: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureRequest:
+    url: str
+    format: str = "png"
+    full_page: bool = False
+    width: int | None = None
+    height: int | None = None
+    device_scale_factor: str | None = None
+    element: str | None = None
+    dark_mode: bool = False
+    quality: int | None = None
+    transform: Mapping[str, str] = field(default_factory=dict)
+    wait: str = "load"
+    delay: int = 0
+    hide: Sequence[str] = ()
+    redact: Sequence[str] = ()
+    cookies: Sequence[Cookie] = field(default=(), repr=False)
+    local_storage: Mapping[str, str] = field(default_factory=dict, repr=False)
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)
+    basic: bool = False
+    webhook_url: str | None = None
+    retention: int | None = None
+    css: str = ""
+    block_ads: bool = False
+    block_cookie_banners: bool = False
+
+
+async def submit_capture(ctx: AdminContext, namespace: str, request: CaptureRequest, queue: JobQueue) -> CaptureJob:
+    workspace = await load(ctx, namespace)
+    url = _checked_url(ctx, request.url)
+    policy = WorkspacePolicy.compile(
+        workspace.allowed_origins, workspace.allowed_sources, workspace.allowed_capture_domains
+    )
+    page = parse_source_url(url.split("#", 1)[0])
+    if not policy.capture_allowed(page):
+        raise DomainNotAllowed()
+    if not capture_enabled(workspace.allowed_capture_domains, workspace.disabled_capture_domains, page):
+        raise DomainNotAllowed("this capture domain is disabled; no new captures are taken")
+    spec = _spec(ctx, request, url, workspace.retention_in_force(), max(workspace.limits().capture_retention_options))
+    auth = _auth(request, page.scheme, page.port, page.host, policy)
+    capture_guard = ctx.guard.trusting(ctx.settings.capture.trusted_networks)
+    await resolve_public(page.host, page.port, capture_guard)
+    if spec.webhook_url is not None:
+        hook = parse_source_url(spec.webhook_url)
+        await resolve_public(hook.host, hook.port, ctx.guard)
+        if await ctx.call(ctx.store.capture_jobs.webhook_secret, namespace) is None:
+            raise Invalid("webhookUrl: create the workspace's webhook secret first (POST …/captures/webhook-secret)")
+    job = CaptureJob(
+        job_id="cap_" + secrets.token_hex(12),
+        namespace=namespace,
+        url=url,
+        spec=spec.to_json(),
+        created_at=time.time(),
+        auth_sealed=auth.seal(ctx.secrets) if auth else None,
+    )
+    await ctx.call(queue.submit, job)
+    return job
+
+
+async def get_capture(ctx: AdminContext, namespace: str, job_id: str) -> CaptureJob:
+    job = await ctx.call(ctx.store.capture_jobs.get, job_id) if JOB_ID.fullmatch(job_id) else None
+    # Another workspace's job is as unknown as one that does not exist.
+    if job is None or job.namespace != namespace:
+        raise NotFound(f"no capture job {job_id[:40]}")
+    return job
+
+
+async def list_captures(
+    ctx: AdminContext, namespace: str, limit: int, before: tuple[float, str] | None
+) -> list[CaptureJob]:
+    await load(ctx, namespace)
+    return await ctx.call(ctx.store.capture_jobs.list_jobs, namespace, limit=limit, before=before)
+
+
+async def delete_capture_result(ctx: AdminContext, namespace: str, job_id: str) -> CaptureJob:
+    """Delete the job's result now (its record stays, saying when); a job without one is answered as it is."""
+    job = await get_capture(ctx, namespace, job_id)
+    forgotten = await ctx.call(ctx.store.capture_jobs.forget_result, job.job_id, time.time())
+    if forgotten is not None:
+        await ctx.results.purge(forgotten.key)
+    return await get_capture(ctx, namespace, job_id)
+
+
+async def capture_status(ctx: AdminContext, queue: JobQueue) -> QueueStats:
+    return await ctx.call(queue.stats)
+
+
+async def rotate_webhook_secret(ctx: AdminContext, namespace: str) -> str:
+    """A new webhook signing secret for the workspace, replacing the old one at once; shown only here."""
+    await load(ctx, namespace)
+    secret = new_secret()
+    await ctx.call(ctx.store.capture_jobs.set_webhook_secret, namespace, ctx.secrets.seal(secret), time.time())
+    return secret
+
+
+def _checked_url(ctx: AdminContext, raw: str) -> str:
+    try:
+        url = validate_target(raw)
+    except ValidationError as exc:
+        raise Invalid(exc.message.replace("capture:", "url:", 1), "url") from None
+    if urlsplit(url).scheme != "https" and not ctx.settings.capture_jobs_allow_http:
+        raise Invalid("url: only https:// pages are captured", "url")
+    return url
+
+
+def _spec(ctx: AdminContext, request: CaptureRequest, url: str, default_retention: int, max_retention: int) -> JobSpec:
+    if request.format not in FORMATS:
+        raise Invalid(f"output.format: one of {', '.join(FORMATS)}", "output.format")
+    pairs: list[tuple[str, str]] = [
+        ("full", "1" if request.full_page else "0"),
+        ("dark", "1" if request.dark_mode else "0"),
+    ]
+    for name, value in (("vw", request.width), ("vh", request.height), ("cdpr", request.device_scale_factor)):
+        if value is not None:
+            pairs.append((name, str(value)))
+    if request.element is not None:
+        pairs.append(("el", request.element))
+    if request.wait == "networkidle":
+        raise Invalid("wait: networkidle is not available yet; use load or a selector", "wait")
+    if request.wait not in ("load", "domcontentloaded"):
+        pairs.append(("wait", request.wait))
+    pairs.append(("delay", str(request.delay)))
+    for name, selectors in (("hide", request.hide), ("redact", request.redact)):
+        if selectors:
+            pairs.append((name, ",".join(selectors)))
+    try:
+        options = parse_capture_options(pairs, ctx.settings.capture)
+    except ValidationError as exc:
+        raise Invalid(exc.message) from None
+    pdf = request.format == "pdf"
+    if pdf:
+        for name, given in (
+            ("output.element", options.el is not None),
+            ("redact", bool(options.redact)),
+            ("output.fullPage", options.full),
+            ("output.viewport.deviceScaleFactor", options.cdpr != 1),
+            ("output.quality", request.quality is not None),
+            ("output.transform", bool(request.transform)),
+        ):
+            if given:
+                raise Invalid(f"{name}: not available with format pdf", name)
+    transform: list[tuple[str, str]] = []
+    if not pdf:
+        for name in request.transform:
+            if name in _OWN_TRANSFORM:
+                raise Invalid(
+                    f"output.transform: {name} is set by output.format and output.quality", "output.transform"
+                )
+        transform = [("fm", FM[request.format]), *request.transform.items()]
+        if request.quality is not None:
+            transform.append(("q", str(request.quality)))
+        try:
+            parse(transform)
+        except TransformError as exc:
+            raise Invalid.from_transform(exc) from None
+    retention = default_retention if request.retention is None else request.retention
+    if not 0 <= retention <= max_retention:
+        raise Invalid(f"retention: from 0 to {max_retention} seconds on this workspace's plan", "retention")
+    webhook = None
+    if request.webhook_url is not None:
+        try:
+            webhook = parse_source_url(request.webhook_url).url
+        except InvalidSourceURL as exc:
+            raise Invalid(f"webhookUrl: {exc}", "webhookUrl") from None
+        if not webhook.startswith("https://") and not ctx.settings.capture_jobs_allow_http:
+            raise Invalid("webhookUrl: only https:// webhooks are sent", "webhookUrl")
+    if len(request.css.encode()) > MAX_CSS_BYTES:
+        raise Invalid(f"css: at most {MAX_CSS_BYTES} bytes", "css")
+    return JobSpec(
+        url,
+        request.format,
+        tuple(options.pairs()),
+        tuple(transform),
+        retention,
+        webhook,
+        request.css,
+        request.block_ads,
+        request.block_cookie_banners,
+    )
+
+
+def _auth(request: CaptureRequest, scheme: str, port: int, host: str, policy: WorkspacePolicy) -> JobAuth:
+    if request.headers:
+        raise Invalid(
+            "auth.headers: extra request headers are not supported: they would reach every host the page loads "
+            "from; use cookies or localStorage",
+            "auth.headers",
+        )
+    if request.basic:
+        raise Invalid("auth.basic: HTTP basic credentials are not supported; use cookies", "auth.basic")
+    if len(request.cookies) > MAX_COOKIES:
+        raise Invalid(f"auth.cookies: at most {MAX_COOKIES}", "auth.cookies")
+    if len(request.local_storage) > MAX_LOCAL_STORAGE:
+        raise Invalid(f"auth.localStorage: at most {MAX_LOCAL_STORAGE} entries", "auth.localStorage")
+    cookies = tuple(_cookie(n, c, scheme, port, host, policy) for n, c in enumerate(request.cookies))
+    size = sum(len(c.name) + len(c.value) for c in request.cookies)
+    size += sum(len(k) + len(v) for k, v in request.local_storage.items())
+    if size > MAX_AUTH_BYTES:
+        raise Invalid(f"auth: at most {MAX_AUTH_BYTES} bytes of cookies and localStorage", "auth")
+    return JobAuth(cookies, dict(request.local_storage))
+
+
+def _cookie(n: int, cookie: Cookie, scheme: str, port: int, host: str, policy: WorkspacePolicy) -> dict[str, Any]:
+    where = f"auth.cookies[{n}]"
+    if not _COOKIE_NAME.fullmatch(cookie.name):
+        raise Invalid(f"{where}.name: letters, digits and !#$%&'*+-.^_`|~ only", f"{where}.name")
+    if _COOKIE_VALUE_FORBIDDEN.search(cookie.value) or len(cookie.value) > 4096:
+        raise Invalid(f"{where}.value: no control characters or ';', at most 4096 characters", f"{where}.value")
+    if not cookie.path.startswith("/") or _COOKIE_VALUE_FORBIDDEN.search(cookie.path):
+        raise Invalid(f"{where}.path: a path starting with /", f"{where}.path")
+    param: dict[str, Any] = {
+        "name": cookie.name,
+        "value": cookie.value,
+        "path": cookie.path,
+        "secure": cookie.secure,
+        "httpOnly": cookie.http_only,
+    }
+    if cookie.same_site is not None:
+        if cookie.same_site.lower() not in _SAME_SITE:
+            raise Invalid(f"{where}.sameSite: Strict, Lax or None", f"{where}.sameSite")
+        param["sameSite"] = _SAME_SITE[cookie.same_site.lower()]
+    suffix = "" if port == (443 if scheme == "https" else 80) else f":{port}"
+    if cookie.domain is None:
+        # A host-only cookie of the page's own host, which the url check allowed.
+        param["url"] = f"{scheme}://{host}{suffix}/"
+        return param
+    domain = cookie.domain.lstrip(".").lower()
+    # Cookies ignore ports: the host must be allowed as such (on the scheme's default port).
+    for probe in (domain, f"{_PROBE_LABEL}.{domain}"):
+        try:
+            allowed = policy.capture_allowed(parse_source_url(f"{scheme}://{probe}/"))
+        except InvalidSourceURL:
+            raise Invalid(f"{where}.domain: not a host name", f"{where}.domain") from None
+        if not allowed:
+            raise Invalid(
+                f"{where}.domain: the cookie would be sent to hosts that are not allowed capture domains "
+                "(a domain cookie reaches every subdomain); leave domain out for the page's host only",
+                f"{where}.domain",
+            )
+    param["domain"] = domain
+    return param

@@ -1,0 +1,116 @@
+"""What a capture job asks for: ``JobSpec`` (kept as JSON on the job) and ``JobAuth`` (sealed, never shown).
+
+``JobSpec`` holds no secret: it is what the job document may show. ``JobAuth`` is the job's ``auth``, sealed
+with the gateway key into the job's ``auth_sealed`` at submit and opened only by the worker that runs it; the
+store deletes the sealed text when the job ends.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from gateway.accounts.secrets import SecretBox
+from gateway.capture import CaptureOptions, parse_capture_options
+from gateway.capture.inject import PageSetup
+from gateway.jobs.blocking import blocking_rules
+from gateway.settings import CaptureSettings
+
+IMAGE_FORMATS = ("png", "jpeg", "webp", "avif")
+FORMATS = (*IMAGE_FORMATS, "pdf")
+# The output format as the URL API's ``fm`` names it.
+FM = {"png": "png", "jpeg": "jpg", "webp": "webp", "avif": "avif"}
+CONTENT_TYPES = {
+    "png": "image/png",
+    "jpeg": "image/jpeg",
+    "webp": "image/webp",
+    "avif": "image/avif",
+    "pdf": "application/pdf",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class JobSpec:
+    url: str
+    format: str
+    # Capture options as ``CaptureOptions.pairs()``, and the URL API's transform parameters (``fm`` included).
+    capture: tuple[tuple[str, str], ...]
+    transform: tuple[tuple[str, str], ...]
+    retention: int
+    webhook_url: str | None = None
+    # A stylesheet added to the page before the capture.
+    css: str = ""
+    block_ads: bool = False
+    block_cookie_banners: bool = False
+
+    @property
+    def pdf(self) -> bool:
+        return self.format == "pdf"
+
+    def options(self, settings: CaptureSettings) -> CaptureOptions:
+        return parse_capture_options(self.capture, settings)
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "url": self.url,
+                "format": self.format,
+                "capture": [list(pair) for pair in self.capture],
+                "transform": [list(pair) for pair in self.transform],
+                "retention": self.retention,
+                "webhook_url": self.webhook_url,
+                "css": self.css,
+                "block_ads": self.block_ads,
+                "block_cookie_banners": self.block_cookie_banners,
+            },
+            sort_keys=True,
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> JobSpec:
+        data = json.loads(text)
+        return cls(
+            url=data["url"],
+            format=data["format"],
+            capture=tuple((str(n), str(v)) for n, v in data["capture"]),
+            transform=tuple((str(n), str(v)) for n, v in data["transform"]),
+            retention=int(data["retention"]),
+            webhook_url=data.get("webhook_url"),
+            css=str(data.get("css", "")),
+            block_ads=bool(data.get("block_ads", False)),
+            block_cookie_banners=bool(data.get("block_cookie_banners", False)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class JobAuth:
+    # DevTools Network.CookieParam objects, already checked against the workspace's capture domains.
+    cookies: tuple[Mapping[str, Any], ...] = field(default=(), repr=False)
+    local_storage: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    def __bool__(self) -> bool:
+        return bool(self.cookies or self.local_storage)
+
+    def __repr__(self) -> str:
+        return "JobAuth(<hidden>)"
+
+    def seal(self, secrets: SecretBox) -> str:
+        plain = json.dumps({"cookies": [dict(c) for c in self.cookies], "local_storage": dict(self.local_storage)})
+        return secrets.seal(plain)
+
+    @classmethod
+    def open(cls, secrets: SecretBox, sealed: str) -> JobAuth:
+        data = json.loads(secrets.open(sealed))
+        return cls(tuple(data["cookies"]), dict(data["local_storage"]))
+
+    def page_setup(self, url: str, spec: JobSpec) -> PageSetup:
+        parts = urlsplit(url)
+        default = 443 if parts.scheme == "https" else 80
+        port = f":{parts.port}" if parts.port and parts.port != default else ""
+        blocked, hiding = blocking_rules(spec.block_ads, spec.block_cookie_banners)
+        css = "\n".join(text for text in (hiding, spec.css) if text)
+        origin = f"{parts.scheme}://{parts.hostname}{port}"
+        return PageSetup(self.cookies, self.local_storage, origin, css, blocked)

@@ -1,0 +1,33 @@
+"""The capture job store contract against both account stores."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from gateway.accounts.memory import MemoryAccountStore
+from gateway.accounts.sqlite import SqliteAccountStore
+from gateway.accounts.store import AccountStore
+from tests.gateway.accounts.capture_jobs_contract import CaptureJobStoreContract
+from tests.gateway.accounts.postgres_support import postgres_dsn, postgres_store  # noqa: F401 - postgres_dsn: a fixture
+
+
+@pytest.fixture(params=["sqlite", "memory", "postgres"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AccountStore]:
+    backend: AccountStore
+    if request.param == "postgres":
+        backend = postgres_store(request)
+    else:
+        backend = (
+            SqliteAccountStore(tmp_path / "accounts.sqlite3") if request.param == "sqlite" else MemoryAccountStore()
+        )
+    try:
+        yield backend
+    finally:
+        backend.close()
+
+
+class TestCaptureJobStores(CaptureJobStoreContract):
+    pass

@@ -1,0 +1,123 @@
+"""A loopback site for capture job tests: a page behind a login cookie, one that needs a localStorage entry, one
+that hangs on its first request, redirects, and a webhook receiver that keeps what it was sent."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from http.cookies import SimpleCookie
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+COLOURS = {"green": (0, 200, 0), "blue": (0, 0, 200), "red": (200, 0, 0)}
+STORAGE_TOKEN = "letmein-planted-storage-5d1c"  # noqa: S105 - a test's planted value
+HOLD_LIMIT_S = 30.0
+# An ad slot (blue, top left) and a consent banner over everything (red), as the blocking rules know them.
+CLUTTER = (
+    "<ins class='adsbygoogle' style='display:block;position:fixed;top:0;left:0;width:80px;height:80px;"
+    "background:rgb(0,0,200);z-index:2'></ins>"
+    "<div id='onetrust-banner-sdk' style='position:fixed;top:100px;left:0;right:0;bottom:0;"
+    "background:rgb(200,0,0);z-index:1'></div>"
+)
+
+
+def page(colour: str, script: str = "") -> bytes:
+    red, green, blue = COLOURS[colour]
+    return (
+        f"<!doctype html><html><body style='margin:0;background:rgb({red},{green},{blue})'>"
+        f"<div style='height:100vh'></div>{script}</body></html>"
+    ).encode()
+
+
+class JobSite:
+    __test__ = False
+
+    def __init__(self) -> None:
+        self.hits: Counter[str] = Counter()
+        self.hooks: list[tuple[dict[str, str], bytes]] = []
+        self.slow_started = threading.Event()
+        self.release = threading.Event()
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
+                site._get(self)
+
+            def do_POST(self) -> None:  # noqa: N802
+                site._post(self)
+
+            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.origin = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, name="job-site", daemon=True)
+        self._thread.start()
+
+    @property
+    def host(self) -> str:
+        return self.origin.removeprefix("http://")
+
+    def url(self, path: str) -> str:
+        return self.origin + path
+
+    def close(self) -> None:
+        self.release.set()
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _get(self, request: BaseHTTPRequestHandler) -> None:
+        parts = urlsplit(request.path)
+        self.hits[parts.path] += 1
+        cookies = SimpleCookie(request.headers.get("Cookie", ""))
+        if parts.path == "/private":
+            session = cookies["session"].value if "session" in cookies else ""
+            if session not in ("green", "blue"):
+                return self._send(request, 302, b"", {"Location": "/login"})
+            return self._send(request, 200, page(session))
+        if parts.path == "/login":
+            return self._send(request, 200, page("red"))
+        if parts.path == "/storage":
+            script = (
+                "<script>document.body.style.background = localStorage.getItem('token') === "
+                f"'{STORAGE_TOKEN}' ? 'rgb(0,200,0)' : 'rgb(200,0,0)';</script>"
+            )
+            return self._send(request, 200, page("blue", script))
+        if parts.path == "/slow-once":
+            if self.hits[parts.path] == 1:
+                self.slow_started.set()
+                self.release.wait(HOLD_LIMIT_S)
+            return self._send(request, 200, page("green"))
+        if parts.path == "/redirect":
+            target = parse_qs(parts.query).get("to", ["/"])[0]
+            return self._send(request, 302, b"", {"Location": target})
+        if parts.path == "/cluttered":
+            return self._send(request, 200, page("green", CLUTTER))
+        return self._send(request, 404, b"not here")
+
+    def _post(self, request: BaseHTTPRequestHandler) -> None:
+        parts = urlsplit(request.path)
+        self.hits[f"POST {parts.path}"] += 1
+        body = request.rfile.read(int(request.headers.get("Content-Length", "0")))
+        if parts.path == "/hook":
+            self.hooks.append(({k.lower(): v for k, v in request.headers.items()}, body))
+            return self._send(request, 200, b"ok")
+        if parts.path == "/redirect":
+            target = parse_qs(parts.query).get("to", ["/"])[0]
+            return self._send(request, 307, b"", {"Location": target})
+        return self._send(request, 404, b"not here")
+
+    def _send(
+        self, request: BaseHTTPRequestHandler, status: int, body: bytes, headers: dict[str, str] | None = None
+    ) -> None:
+        try:
+            request.send_response(status)
+            request.send_header("Content-Type", "text/html; charset=utf-8")
+            request.send_header("Content-Length", str(len(body)))
+            for name, value in (headers or {}).items():
+                request.send_header(name, value)
+            request.end_headers()
+            request.wfile.write(body)
+        except OSError:
+            pass
