@@ -14,10 +14,10 @@ QUALITY = 80
 SRCSET_WIDTHS = (320, 640, 960, 1280, 1920)
 
 # The bare-pyvips loop encodes exactly what imgate answers (transforms/steps/encode.py: metadata
-# stripped, JPEG Huffman tables optimised, WebP effort 2), so that the limit it measures is for the
+# stripped, JPEG Huffman tables optimised, WebP effort 4), so that the limit it measures is for the
 # same bytes; the report's "out KiB" column shows the two match. Keeping EXIF/XMP/ICC would double
 # the size of a 400 px photo and cost more than the resize.
-_VIPS_SAVE_OPTIONS = {"jpg": "optimize_coding=true,keep=none", "webp": "effort=2,keep=none"}
+_VIPS_SAVE_OPTIONS = {"jpg": "optimize_coding=true,keep=none", "webp": "effort=4,keep=none"}
 
 
 @dataclass(frozen=True)

@@ -30,12 +30,17 @@ def check_image(label: str, path: str, job: Job, status: int, body: bytes) -> No
 
 def fetch_checked(label: str, base_url: str, requests: Sequence[tuple[str, Job]], parallel: int = 4) -> list[int]:
     """GET every path, check each answer against its job; returns the body sizes in request order."""
+    return [len(body) for body in fetch_bodies(label, base_url, requests, parallel)]
 
-    def one(item: tuple[str, Job]) -> int:
+
+def fetch_bodies(label: str, base_url: str, requests: Sequence[tuple[str, Job]], parallel: int = 4) -> list[bytes]:
+    """GET every path, check each answer against its job; returns the bodies in request order."""
+
+    def one(item: tuple[str, Job]) -> bytes:
         path, job = item
         status, body, _ = http_get(base_url + path)
         check_image(label, path, job, status, body)
-        return len(body)
+        return body
 
     with ThreadPoolExecutor(max_workers=parallel) as pool:
         return list(pool.map(one, requests))

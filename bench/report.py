@@ -65,7 +65,7 @@ def render_markdown(record: RunRecord) -> str:
     return "\n".join(lines) + "\n"
 
 
-_SUMMARY_PEERS = ("thumbor", "thumbor+rs", "pyvips limit", "nginx static")
+_SUMMARY_PEERS = ("thumbor", "thumbor+rs", "pyvips limit", "pyvips thumbnail_buffer", "nginx static")
 
 
 def _summary(results: Sequence[WorkloadResult]) -> list[str]:
@@ -73,8 +73,9 @@ def _summary(results: Sequence[WorkloadResult]) -> list[str]:
     lines = [
         "## Summary",
         "",
-        "| workload | imgate req/s | imgate p99 ms | vs thumbor | vs pyvips limit | vs nginx |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        "| workload | imgate req/s | imgate p99 ms | vs thumbor | vs pyvips limit | vs pyvips thumbnail_buffer "
+        "| vs nginx |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     memory_line: list[str] = []
     for result in results:
@@ -89,7 +90,8 @@ def _summary(results: Sequence[WorkloadResult]) -> list[str]:
             continue
         ratios = {label: result.ratio(label) for label in _SUMMARY_PEERS}
         thumbor = ratios["thumbor"] or ratios["thumbor+rs"]
-        cells = [_times(thumbor), _times(ratios["pyvips limit"]), _times(ratios["nginx static"])]
+        cells = [_times(thumbor), _times(ratios["pyvips limit"]), _times(ratios["pyvips thumbnail_buffer"])]
+        cells.append(_times(ratios["nginx static"]))
         lines.append(
             f"| {result.name} | {median.requests_per_s:,.1f} | {median.p99_ms:.1f} | " + " | ".join(cells) + " |"
         )
@@ -106,8 +108,8 @@ def _workload_section(result: WorkloadResult) -> list[str]:
         "",
         f"{result.title}; concurrency {result.concurrency}.",
         "",
-        "| server | req/s | p50 ms | p99 ms | errors | peak RSS MiB | out KiB | other CPU | imgate/x |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| server | req/s | p50 ms | p99 ms | errors | peak RSS MiB | out KiB | SSIM | other CPU | imgate/x |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     lines += [_row_line(result, row) for row in result.rows]
     memory = result.extra.get("median_bytes")
@@ -138,16 +140,17 @@ def _busy_warning(results: Sequence[WorkloadResult]) -> list[str]:
 def _row_line(result: WorkloadResult, row: Row) -> str:
     median = row.median
     if median is None:
-        return f"| {row.label} | - | - | - | - | - | - | - | - |"
+        return f"| {row.label} | - | - | - | - | - | - | - | - | - |"
     rss = f"{median.peak_rss_bytes / 2**20:.0f}" if median.peak_rss_bytes else "-"
     size = f"{row.output_bytes / 1024:.1f}" if row.output_bytes else "-"
+    ssim = f"{row.ssim:.4f}" if row.ssim is not None else "-"
     other = f"{median.other_cpu:.0%}" if median.other_cpu is not None else "-"
     ratio = result.ratio(row.label) if row.role == "peer" else None
     shown_ratio = f"**{ratio:.2f}x**" if ratio is not None else ("-" if row.label != SUBJECT else "")
     label = f"_{row.label}_" if row.role == "variant" else row.label
     return (
         f"| {label} | {median.requests_per_s:,.1f} | {median.p50_ms:.1f} | {median.p99_ms:.1f} | "
-        f"{median.errors} | {rss} | {size} | {other} | {shown_ratio} |"
+        f"{median.errors} | {rss} | {size} | {ssim} | {other} | {shown_ratio} |"
     )
 
 

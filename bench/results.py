@@ -18,6 +18,7 @@ class Row:
     role: Role  # subject: the gateway; peer: compared against; variant: shown, folded into a peer row
     runs: list[RunStats] = field(default_factory=list)
     output_bytes: float | None = None  # mean size of this server's answers, to show outputs match
+    ssim: float | None = None  # mean SSIM of its answers against full-size references (bench/quality.py)
 
     @property
     def median(self) -> RunStats | None:
@@ -29,6 +30,7 @@ class Row:
             "label": self.label,
             "role": self.role,
             "output_bytes": self.output_bytes,
+            "ssim": self.ssim,
             "median": median.to_json() if median else None,
             "runs": [run.to_json() for run in self.runs],
         }

@@ -1,8 +1,10 @@
-"""The bare-pyvips limit: bench/pyvips_loop.py run two ways, the better one taken as the limit.
+"""The bare-pyvips limit: bench/pyvips_loop.py run four ways, the best one taken as the limit.
 
-(a) one process with a thread pool of `cores` threads (libvips' own threads at their default);
-(b) one process per core, each single-threaded with VIPS_CONCURRENCY=1.
-On two cores (b) wins: threads fight over the GIL and libvips' own worker threads over the cores.
+Two layouts: (a) one process with a thread pool of `cores` threads (libvips' own threads at their default);
+(b) one process per core, each single-threaded with VIPS_CONCURRENCY=1. On two cores (b) wins: threads fight
+over the GIL and libvips' own worker threads over the cores.
+Two drivings (see pyvips_loop.py): `thumbnail_buffer`, and scale-on-load + `resize` (imgproxy's way). The limit
+is what libvips can do, the fastest of them; the best `thumbnail_buffer` loop is reported beside it.
 """
 
 from __future__ import annotations
@@ -32,12 +34,20 @@ class LoopVariant:
     processes: int
     threads: int
     vips_concurrency: int | None  # None: libvips' default (one thread per core)
+    driving: str = "thumbnail"  # pyvips_loop.py --driving
+
+
+DRIVING_LABELS = {"thumbnail": "thumbnail_buffer", "scaled": "scale-on-load + resize"}
 
 
 def variants(cores: int) -> list[LoopVariant]:
     return [
-        LoopVariant(f"pyvips 1 proc x {cores} threads", 1, cores, None),
-        LoopVariant(f"pyvips {cores} procs, VIPS_CONCURRENCY=1", cores, 1, 1),
+        LoopVariant(f"pyvips {DRIVING_LABELS[driving]}, {layout}", processes, threads, concurrency, driving)
+        for driving in DRIVING_LABELS
+        for layout, processes, threads, concurrency in (
+            (f"1 proc x {cores} threads", 1, cores, None),
+            (f"{cores} procs, VIPS_CONCURRENCY=1", cores, 1, 1),
+        )
     ]
 
 
@@ -67,6 +77,7 @@ def _run_processes(
         env["VIPS_CONCURRENCY"] = str(variant.vips_concurrency)
     spread = max(1, job_count // variant.processes)
     base = [sys.executable, str(LOOP_SCRIPT), str(spec_file), "--threads", str(variant.threads)]
+    base += ["--driving", variant.driving]
     children = [
         subprocess.Popen(  # noqa: S603 - our own script with the running interpreter
             [*base, "--duration", f"{duration_s:g}", "--offset", str(n * spread)],

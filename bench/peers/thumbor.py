@@ -78,12 +78,41 @@ def prepare_root(corpus: Path, root: Path, hot_source: str | None) -> None:
                 link.symlink_to(corpus / hot_source)
 
 
+def _loader(root: Path, storage_root: Path, http_origin: str | None) -> str:
+    if http_origin is None:
+        return (
+            "LOADER = 'thumbor.loaders.file_loader'\n"
+            f"FILE_LOADER_ROOT_PATH = '{root}'\n"
+            "# The file loader already reads local disk: an originals storage would only copy the same files.\n"
+            "STORAGE = 'thumbor.storages.no_storage'"
+        )
+    shutil.rmtree(storage_root, ignore_errors=True)
+    # thumbor's defaults for a remote origin: its HTTP loader, and originals kept in its file storage.
+    return (
+        "LOADER = 'thumbor.loaders.http_loader'\n"
+        "STORAGE = 'thumbor.storages.file_storage'\n"
+        f"FILE_STORAGE_ROOT_PATH = '{storage_root}'"
+    )
+
+
 class ThumborPeer(ProcessPeer):
     busts_by_query = False
 
-    def __init__(self, thumbor: Path, root: Path, work_dir: Path, processes: int, result_storage: bool) -> None:
+    def __init__(
+        self,
+        thumbor: Path,
+        root: Path,
+        work_dir: Path,
+        processes: int,
+        result_storage: bool,
+        http_origin: str | None = None,
+    ) -> None:
+        """``http_origin`` ("127.0.0.1:port"): load originals over HTTP from there instead of from ``root``."""
         self.label = "thumbor+rs" if result_storage else "thumbor"
         name = "thumbor-rs" if result_storage else "thumbor"
+        self._origin = http_origin
+        if http_origin is not None:
+            name = "thumbor-http"
         self.result_root = work_dir / f"{name}-results"
         shutil.rmtree(self.result_root, ignore_errors=True)  # hits must be earned in this run
         storage = (
@@ -98,7 +127,10 @@ class ThumborPeer(ProcessPeer):
         config = work_dir / f"{name}.conf"
         config.write_text(
             Template(_TEMPLATE.read_text()).substitute(
-                root=str(root), quality=QUALITY, security_key=secrets.token_hex(16), result_storage=storage
+                loader=_loader(root, work_dir / f"{name}-storage", http_origin),
+                quality=QUALITY,
+                security_key=secrets.token_hex(16),
+                result_storage=storage,
             )
         )
         port = free_port()
@@ -111,6 +143,9 @@ class ThumborPeer(ProcessPeer):
         wait_until_healthy(self._process, f"{self.base_url}/healthcheck")
 
     def miss_path(self, job: Job) -> str:
+        if self._origin is not None:
+            # "{origin}" becomes a tag per request or per srcset (bench/lua/paths.lua): a new original each time.
+            return self._path(job, f"{self._origin}/{{origin}}/{quote(job.source)}")
         return self._path(job, quote(job.source))
 
     def hot_path(self, job: Job, index: int) -> str:
