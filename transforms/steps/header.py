@@ -12,7 +12,7 @@ from __future__ import annotations
 import pyvips
 
 from transforms.errors import ImageTooLarge, UnsupportedImage
-from transforms.sniff import sniff
+from transforms.sniff import SourceFormat, sniff
 from transforms.steps.context import Context, SourceInfo
 from transforms.steps.icc import describes_srgb
 from transforms.vips import FAIL_ON
@@ -24,6 +24,8 @@ def read_header(ctx: Context) -> None:
         header = pyvips.Image.new_from_buffer(ctx.original, "", access="sequential", fail_on=FAIL_ON)
     except pyvips.Error as exc:
         raise UnsupportedImage("the source could not be read as an image") from exc
+    if source_format is SourceFormat.HEIF:
+        _check_hevc_decodes(header)
     budget = ctx.budget
     if max(header.width, header.height) > budget.max_input_side:
         raise ImageTooLarge(f"the image is wider or taller than {budget.max_input_side} pixels")
@@ -60,3 +62,18 @@ def _foreign_profile(header: pyvips.Image) -> bool:
         return False
     profile = header.get("icc-profile-data")
     return not (isinstance(profile, bytes) and describes_srgb(profile))
+
+
+def _check_hevc_decodes(header: pyvips.Image) -> None:
+    """A HEIC photo (HEVC inside HEIF, as phones write them) needs an HEVC decoder, which some libvips builds
+    leave out (the pyvips-binary wheel has none, for the codec's patents): say so, rather than the generic
+    decode failure. Decoding one pixel decodes one tile, and only HEVC sources pay for it."""
+    if not header.get_typeof("heif-compression") or header.get("heif-compression") != "hevc":
+        return
+    try:
+        header.crop(0, 0, 1, 1).avg()
+    except pyvips.Error as exc:
+        raise UnsupportedImage(
+            "the image is HEIC (HEVC-compressed HEIF), which this build's libvips cannot decode; "
+            "AVIF, JPEG, PNG and WebP can"
+        ) from exc
