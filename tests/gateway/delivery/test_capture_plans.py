@@ -75,6 +75,16 @@ async def test_a_page_only_disabled_patterns_match_is_planned_but_refused_at_ren
     assert isinstance(raised.value, DomainNotAllowed)
 
 
+async def test_the_info_answer_of_a_disabled_capture_domain_is_refused_too(shots: Parts) -> None:
+    planner, ws = shots.path._planner, await tenant(shots, "shots")
+    plan = await planner.plan(ws, "", query("https://shop.example.com/pricing", "&fm=json"))
+    refused, calls = counting(plan)
+    chosen, key = refused.choose(None)
+    with pytest.raises(CaptureDomainDisabled):
+        await shots.renderer.render(refused, chosen, key)
+    assert calls == []
+
+
 async def test_an_enabled_pattern_wins_over_a_disabled_one(shots: Parts) -> None:
     planner, ws = shots.path._planner, await tenant(shots, "shots")
     # status.example.org is matched by the disabled *.example.org and by its own enabled pattern.
