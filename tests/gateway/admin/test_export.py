@@ -73,7 +73,7 @@ async def filled(ctx: AdminContext) -> dict[str, Any]:
     store.domains.add(Domain("img.acme.example", "acme", token="acme-token"), 3)
     store.usage.add("acme", OLD_DAY, UsageCounts(requests=7, renders=2, bytes_out=900, errors={"NOT_FOUND": 1}))
     store.usage.add("acme", NEW_DAY, UsageCounts(requests=3, hits_memory=3))
-    store.usage.add("other", NEW_DAY, UsageCounts(requests=555))
+    store.usage.add("other", NEW_DAY, UsageCounts(requests=987_654_321))
     now = time.time()
     queue = {"max_queued_workspace": 1000, "max_queued_total": 1000}
     sealed = ctx.secrets.seal(json.dumps({"cookies": [{"name": "session", "value": COOKIE}]}))
@@ -172,7 +172,7 @@ async def test_the_export_holds_everything_stored(ctx: AdminContext, filled: dic
     assert SECRET not in text and filled["secret"] not in text and "sha256" not in text
     for secret in (COOKIE, WEBHOOK_SECRET, filled["sealed"], filled["signing_secret"], "secret_sealed"):
         assert secret not in text
-    assert "Theirs" not in text and "555" not in text and "other.example.com" not in text
+    assert "Theirs" not in text and "987654321" not in text and "other.example.com" not in text
 
 
 async def test_exporting_is_audited(ctx: AdminContext, store: MemoryAccountStore, filled: dict[str, Any]) -> None:
@@ -203,7 +203,7 @@ async def test_deletion_removes_everything_and_signs_a_receipt(
     }
     assert store.usage.all_days("acme") == [] and store.domains.in_workspace("acme") == []
     assert store.capture_jobs.list_jobs("acme", limit=10) == [] and store.capture_jobs.webhook_secret("acme") is None
-    assert [u.requests for u in store.usage.all_days("other")] == [555]
+    assert [u.requests for u in store.usage.all_days("other")] == [987_654_321]
     assert store.get_workspace("acme") is None and store.list_marks("acme") == []
     assert store.list_api_keys("acme") == [] and store.list_members("acme") == []
     assert store.list_audit("acme").entries == ()
