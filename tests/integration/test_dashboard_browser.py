@@ -1,8 +1,10 @@
 """The dashboard in a real browser: Debian's Chromium (Selenium) against a Granian-served gateway whose sign-in
 codes go to a real SMTP server on loopback (aiosmtpd), where the test reads them as a person would.
 
-One walk through the product, in order: sign up (code from the mail, first workspace), settings, an API key seen
-once and then only by its prefix, revoked and refused by the API, a stored ``<script>`` that never runs,
+One walk through the product, in order: sign up (code from the mail, first workspace), settings, the URL builder,
+marks, an API key seen once and then only by its prefix, revoked and refused by the API, a stored ``<script>``
+that never runs, a custom domain's DNS records copied from the page, a preset an ``<img>`` renders, a signing
+secret seen once and then required (an unsigned ``<img>`` fails, one signed with that secret loads), usage,
 members, audit, sign out, sign in again, sign out everywhere. Every page is saved at 1280 and 390 px wide into
 the test's tmp folder (``screenshots/``).
 """
@@ -23,6 +25,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
+from gateway.policy.signing import sign_url
 from tests.conftest import DEMO_IMAGES, require
 from tests.gateway.dashboard.support import csrf_of
 from tests.gateway.mail.smtp_server import HOST, SmtpServer
@@ -31,6 +34,12 @@ from tests.integration.servers import GatewayProcess, imgate
 pytestmark = pytest.mark.integration
 
 DASH = "/_/dashboard"
+CNAME_TARGET = "customers.imgate.test"
+# An <img> of the URL in arguments[0], same origin as the page: its naturalWidth once settled (0: it failed).
+IMG_WIDTH = (
+    "const done = arguments[arguments.length - 1]; const i = new Image();"
+    "i.onload = () => done(i.naturalWidth); i.onerror = () => done(i.naturalWidth); i.src = arguments[0];"
+)
 EVIL = "<script>window.__pwned=1</script><img src=x onerror=__pwned=2>"  # 62: a key name is at most 64
 
 
@@ -52,6 +61,8 @@ def gateway(tmp_path_factory: pytest.TempPathFactory, smtp: SmtpServer) -> Itera
         "smtp_port": str(smtp.port),
         "smtp_security": "none",
         "usage_flush_interval": "0.2",
+        "cname_target": CNAME_TARGET,
+        "domain_recheck_interval": "0",  # no background DNS lookups: the walk never checks a domain
     }
     with GatewayProcess(tmp_path_factory.mktemp("dashboard"), settings=settings) as process:
         yield process
@@ -100,14 +111,21 @@ class Walk:
         self.driver.find_element(By.CSS_SELECTOR, css).click()
         WebDriverWait(self.driver, 15).until(expected_conditions.staleness_of(page))
 
+    def img_width(self, path: str) -> int:
+        return int(self.driver.execute_async_script(IMG_WIDTH, self.gateway.url + path))
+
     def text(self) -> str:
         return str(self.driver.find_element(By.TAG_NAME, "body").text)
 
     def shoot(self, name: str) -> None:
         for width in (1280, 390):
             self.driver.set_window_size(width, 900)
-            height = int(self.driver.execute_script("return document.documentElement.scrollHeight"))
-            self.driver.set_window_size(width, min(max(height, 600), 4000))
+            height, chrome = self.driver.execute_script(
+                "return [document.documentElement.scrollHeight, window.outerHeight - window.innerHeight]"
+            )
+            # The window's size includes the browser's own frame: the page gets all of its height on the PNG.
+            self.driver.set_window_size(width, min(max(int(height), 600), 4000) + int(chrome))
+            self.driver.execute_script("window.scrollTo(0, 0)")  # a #fragment scrolled it: shoot from the top
             self.driver.save_screenshot(str(self.shots / f"{name}-{width}.png"))
         self.driver.set_window_size(1280, 900)
 
@@ -151,13 +169,10 @@ def test_the_dashboard_in_a_browser(browser: WebDriver, gateway: GatewayProcess,
     assert "Origin saved" in walk.text()
     walk.shoot("settings")
 
-    # The operator gives the workspace a folder of images (folders are not the dashboard's to give).
-    assert (
-        imgate(
-            gateway.data_dir, "workspace", "update", "acme", "--origin", "local", "--root", str(DEMO_IMAGES)
-        ).returncode
-        == 0
-    )
+    # The operator gives the workspace a folder of images (folders are not the dashboard's to give), and the pro
+    # plan, which includes custom domains.
+    grant = ("--origin", "local", "--root", str(DEMO_IMAGES), "--plan", "pro")
+    assert imgate(gateway.data_dir, "workspace", "update", "acme", *grant).returncode == 0
 
     # The URL builder: the preview follows the controls without a submit, at the size asked for.
     walk.open(f"{DASH}/w/acme/builder")
@@ -248,6 +263,75 @@ def test_the_dashboard_in_a_browser(browser: WebDriver, gateway: GatewayProcess,
     assert "Key revoked" in walk.text()
     assert httpx.get(f"{gateway.url}/_/api/v1/key", headers={"X-API-Key": secret}).status_code == 401
 
+    # A custom domain: added pending, with its DNS records, each copied by its button exactly as shown.
+    walk.open(f"{DASH}/w/acme/domains")
+    walk.fill("hostname", "Img.Shop.Example")
+    walk.click("#add button.primary")
+    assert "Domain added" in walk.text() and browser.current_url.endswith("#domain-img.shop.example")
+    article = browser.find_element(By.ID, "domain-img.shop.example")
+    assert "pending" in article.text
+    rows = article.find_elements(By.CSS_SELECTOR, "table.records tbody tr")
+    assert [row.find_element(By.CSS_SELECTOR, ".tag").text for row in rows] == ["CNAME", "TXT"]
+    walk.shoot("domains")
+    browser.execute_cdp_cmd(
+        "Browser.grantPermissions",
+        {"origin": gateway.url, "permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"]},
+    )
+    read_clipboard = "const done = arguments[0]; navigator.clipboard.readText().then(done, () => done(null));"
+    copied: dict[str, str | None] = {}
+    for button in article.find_elements(By.CSS_SELECTOR, "button[data-copy]"):
+        source = str(button.get_attribute("data-copy"))
+        shown = browser.find_element(By.ID, source).text
+        button.click()
+        # The button says so once the clipboard holds the text; then the page reads the clipboard back.
+        copy_done = expected_conditions.text_to_be_present_in_element(
+            (By.CSS_SELECTOR, f"[data-copy='{source}']"), "Copied"
+        )
+        WebDriverWait(browser, 5).until(copy_done)
+        copied[shown] = browser.execute_async_script(read_clipboard)
+    assert len(copied) == 4 and all(shown == text for shown, text in copied.items())
+    cname, txt_name = rows[0].find_elements(By.TAG_NAME, "code")[1].text, rows[1].find_element(By.TAG_NAME, "code").text
+    assert cname.endswith("." + CNAME_TARGET) and txt_name == "_imgate-challenge.img.shop.example"
+    assert cname.split(".")[0] == rows[1].find_elements(By.TAG_NAME, "code")[1].text  # one token, both records
+    walk.click("#domains a.button.danger")
+    assert "img.shop.example" in walk.text()
+    walk.shoot("domain-remove")
+
+    # URL shaping: a saved preset renders in an <img> at the preset's width.
+    walk.open(f"{DASH}/w/acme/shaping")
+    assert walk.img_width("/acme/photo-kite.jpg?preset=card") == 0  # no such preset yet: 400
+    walk.fill("name", "card", "#preset-form")
+    walk.fill("params", "w=240&h=160&fit=crop", "#preset-form")
+    walk.click("#preset-form button.primary")
+    assert "Preset saved" in walk.text()
+    assert "/acme/products/shoe.jpg?preset=card" in browser.find_element(By.ID, "preset-card").text
+    assert WebDriverWait(browser, 10).until(lambda d: walk.img_width("/acme/photo-kite.jpg?preset=card") == 240)
+    walk.shoot("shaping")
+
+    # Signing: a new secret is shown once; required, an unsigned <img> fails and one signed with it loads.
+    walk.open(f"{DASH}/w/acme/signing")
+    assert browser.find_element(By.CSS_SELECTOR, "#mode button").get_attribute("disabled") is not None
+    walk.click("#rotate button.primary")  # the imgate scheme is the first choice
+    signing_secret = browser.find_element(By.ID, "new-secret").text
+    assert len(signing_secret) >= 32
+    walk.shoot("signing-secret")
+    walk.open(f"{DASH}/w/acme/signing")
+    assert signing_secret not in browser.page_source and not browser.find_elements(By.ID, "reveal")
+    walk.click("#mode button.primary")
+    assert "Signed URLs are required now" in walk.text()
+    assert browser.find_element(By.ID, "mode-tag").text == "required"
+    walk.shoot("signing")
+    signed = sign_url("/acme/photo-kite.jpg", [("w", "180")], signing_secret)
+    wrong = sign_url("/acme/photo-kite.jpg", [("w", "180")], "not-" + signing_secret)
+    assert WebDriverWait(browser, 10).until(lambda d: walk.img_width("/acme/photo-kite.jpg?w=180") == 0)
+    assert walk.img_width(wrong) == 0
+    assert walk.img_width(signed) == 180
+    assert httpx.get(f"{gateway.url}/acme/photo-kite.jpg?w=180").json()["error"]["code"] == "BAD_SIGNATURE"
+    walk.click("#secrets a.button.danger")  # the last secret while required: shown, but not removable
+    assert "last secret" in walk.text()
+    assert browser.find_element(By.CSS_SELECTOR, "button.danger").get_attribute("disabled") is not None
+    walk.shoot("signing-remove")
+
     # Usage: the image requests above are counted (workers flush every 0.2 s here).
     def counted(driver: WebDriver) -> bool:
         walk.open(f"{DASH}/w/acme/usage")
@@ -268,6 +352,19 @@ def test_the_dashboard_in_a_browser(browser: WebDriver, gateway: GatewayProcess,
     walk.shoot("audit")
     walk.open(f"{DASH}/w/acme/danger")
     walk.shoot("danger")
+    walk.open(f"{DASH}/w/nobody-here")
+    assert "Not found" in walk.text()
+    walk.shoot("not-found")
+
+    # A second workspace, deleted at once: the signed receipt.
+    walk.open(f"{DASH}/workspaces")
+    walk.fill("namespace", "scratch", "form.stack")
+    walk.click("form.stack button.primary")
+    walk.open(f"{DASH}/w/scratch/danger")
+    walk.fill("confirm", "scratch")
+    walk.click(".dangerzone button.danger")
+    assert "scratch is deleted" in walk.text() and browser.find_element(By.ID, "receipt").text
+    walk.shoot("receipt")
 
     # Sign out, then in again: the dashboard remembers the workspace.
     walk.open(f"{DASH}/w/acme")
