@@ -31,6 +31,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
+from gateway import metrics
 from gateway.delivery import malloc
 from gateway.errors import Overloaded, RenderTimeout
 
@@ -41,6 +42,8 @@ GRACE = 1.0
 # Weight of the latest transform in the recent transform time (an exponentially weighted mean).
 _RECENT_WEIGHT = 0.2
 _MAX_RETRY_AFTER = 60
+# Seconds the pool must stay idle before the heap is trimmed: once per burst, not after every transform.
+IDLE_TRIM_DELAY = 0.25
 
 
 class TransformPool:
@@ -62,6 +65,7 @@ class TransformPool:
         self._running = 0  # slots taken: transforms started and not finished
         self._waiting: deque[asyncio.Future[None]] = deque()
         self._recent: float | None = None  # seconds a transform took lately; None until one finished
+        self._trim_timer: asyncio.TimerHandle | None = None
 
     @property
     def running(self) -> int:
@@ -105,6 +109,8 @@ class TransformPool:
             raise RenderTimeout() from None
 
     def shutdown(self) -> None:
+        if self._trim_timer is not None:
+            self._trim_timer.cancel()
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     async def _admit(self) -> None:
@@ -119,6 +125,7 @@ class TransformPool:
             raise self._overloaded(expected)
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiting.append(waiter)
+        metrics.set_transform_queue(len(self._waiting))
         try:
             await asyncio.wait_for(waiter, limit)
         except TimeoutError:
@@ -130,11 +137,13 @@ class TransformPool:
         finally:
             with contextlib.suppress(ValueError):
                 self._waiting.remove(waiter)
+            metrics.set_transform_queue(len(self._waiting))
 
     def _finished(self, future: asyncio.Future[T], seconds: float) -> None:
         if not future.cancelled():
             future.exception()  # retrieved, so a result nobody waited for any more is not reported as lost
         self._recent = seconds if self._recent is None else self._recent + _RECENT_WEIGHT * (seconds - self._recent)
+        metrics.observe_transform(seconds)
         self._release()
 
     def _release(self) -> None:
@@ -146,10 +155,30 @@ class TransformPool:
                 return
         self._running -= 1
         if self._running == 0:
-            # Idle: hand the decoders' freed pages back (see gateway.delivery.malloc), off the event loop.
+            self._schedule_trim()
+
+    def _schedule_trim(self) -> None:
+        """Trim the heap once the pool has stayed idle ``IDLE_TRIM_DELAY`` seconds (see gateway.delivery.malloc).
+
+        Deferred, not at once: the last idle moment of a burst must trim, and a trim rate limit applied at
+        the moment the pool goes idle would skip exactly that one when an earlier idle moment trimmed lately.
+        """
+        if self._trim_timer is not None:
+            self._trim_timer.cancel()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        self._trim_timer = loop.call_later(IDLE_TRIM_DELAY, self._trim_if_idle)
+
+    def _trim_if_idle(self) -> None:
+        self._trim_timer = None
+        if self._running == 0:
+            # Off the event loop: trimming a heap of a few hundred MB takes milliseconds.
             with contextlib.suppress(RuntimeError):  # the pool is shutting down
-                self._executor.submit(malloc.trim)
+                self._executor.submit(malloc.release)
 
     def _overloaded(self, expected: float | None) -> Overloaded:
+        metrics.count_transform_rejection()
         retry = self._retry_after if expected is None else min(_MAX_RETRY_AFTER, max(1, math.ceil(expected)))
         return Overloaded(headers={"Retry-After": str(retry)})
