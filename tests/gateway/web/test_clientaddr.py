@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.routes.api.clientaddr import TrustedProxies, parse_address
+from gateway.addresses import parse_address
+from gateway.web.clientaddr import TrustedProxies
 
 
 def scope(peer: str | None, *forwarded: str) -> dict[str, Any]:
