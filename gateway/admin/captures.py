@@ -2,9 +2,11 @@
 
 What a submission is checked for before it is queued, each refusal naming its field:
 
-- ``url``: the capture URL parser (``gateway.capture.validate_target``); HTTPS only unless the gateway allows
-  http (``capture_jobs_allow_http``); its host among the workspace's capture domains and not switched off
-  (403 DOMAIN_NOT_ALLOWED either way); a host with no public address is 403 BLOCKED_ADDRESS now, not later;
+- ``url``: the capture URL parser (``gateway.capture.validate_target``); HTTPS only unless both the gateway
+  (``capture_jobs_allow_http``, the operator's ceiling) and the workspace (its own setting) allow http; its
+  host among the workspace's capture domains and not switched off (403 DOMAIN_NOT_ALLOWED either way); a
+  host with no public address is 403 BLOCKED_ADDRESS now, not later;
+- the plan's monthly captures quota (429 RATE_LIMITED): a queued or processing job counts as a capture;
 - ``output``, ``wait``, ``delay``, ``hide``, ``redact``: the ``?capture=`` options' own checks; the URL API's
   transform parameters through its own parser (``fm`` and ``q`` come from ``format`` and ``quality``);
 - ``retention``: at most the plan's longest (the workspace's own when left out);
@@ -29,17 +31,25 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from gateway.accounts.capture_jobs import JOB_ID, CaptureJob, QueueStats
+from gateway.accounts.models import Workspace
 from gateway.admin.context import AdminContext
 from gateway.admin.errors import Invalid, NotFound
 from gateway.admin.workspaces import load
+from gateway.cache.results import CachedResult
 from gateway.capture import parse_capture_options, validate_target
-from gateway.errors import DomainNotAllowed, ValidationError
+from gateway.capture.inject import ACTION_KINDS, ACTIONS_SELECTOR, MAX_ACTIONS, NETWORK_IDLE_SELECTOR
+from gateway.errors import BadSignature, DomainNotAllowed, Gone, RateLimited, ValidationError
+from gateway.jobs.links import ResultLinks
+from gateway.jobs.local import StoreQueue
 from gateway.jobs.protocol import JobQueue
 from gateway.jobs.spec import FM, FORMATS, JobAuth, JobSpec
 from gateway.jobs.webhooks import new_secret
+from gateway.limits.clock import iso_utc, month_of, month_start, next_month
+from gateway.limits.headers import retry_after
 from gateway.netguard import resolve_public
 from gateway.policy import InvalidSourceURL, capture_enabled, parse_source_url
 from gateway.policy.workspace import WorkspacePolicy
+from gateway.usage.stores import usage_store
 from transforms.errors import TransformError
 from transforms.params import parse
 
@@ -92,11 +102,19 @@ class CaptureRequest:
     css: str = ""
     block_ads: bool = False
     block_cookie_banners: bool = False
+    # (kind, selector, text): click, type (text), scroll or wait, in order, before the capture.
+    actions: Sequence[tuple[str, str, str]] = ()
 
 
-async def submit_capture(ctx: AdminContext, namespace: str, request: CaptureRequest, queue: JobQueue) -> CaptureJob:
+def job_queue(ctx: AdminContext) -> JobQueue:
+    """The queue over the context's capture job store (the account store's, or Redis: ``build_account_store``)."""
+    return StoreQueue(ctx.store.capture_jobs, ctx.settings)
+
+
+async def submit_capture(ctx: AdminContext, namespace: str, request: CaptureRequest) -> CaptureJob:
     workspace = await load(ctx, namespace)
-    url = _checked_url(ctx, request.url)
+    allow_http = ctx.settings.capture_jobs_allow_http and workspace.capture_jobs_allow_http
+    url = _checked_url(request.url, allow_http)
     policy = WorkspacePolicy.compile(
         workspace.allowed_origins, workspace.allowed_sources, workspace.allowed_capture_domains
     )
@@ -105,7 +123,8 @@ async def submit_capture(ctx: AdminContext, namespace: str, request: CaptureRequ
         raise DomainNotAllowed()
     if not capture_enabled(workspace.allowed_capture_domains, workspace.disabled_capture_domains, page):
         raise DomainNotAllowed("this capture domain is disabled; no new captures are taken")
-    spec = _spec(ctx, request, url, workspace.retention_in_force(), max(workspace.limits().capture_retention_options))
+    retention = workspace.retention_in_force(), max(workspace.limits().capture_retention_options)
+    spec = _spec(ctx, request, url, *retention, allow_http)
     auth = _auth(request, page.scheme, page.port, page.host, policy)
     capture_guard = ctx.guard.trusting(ctx.settings.capture.trusted_networks)
     await resolve_public(page.host, page.port, capture_guard)
@@ -122,8 +141,31 @@ async def submit_capture(ctx: AdminContext, namespace: str, request: CaptureRequ
         created_at=time.time(),
         auth_sealed=auth.seal(ctx.secrets) if auth else None,
     )
-    await ctx.call(queue.submit, job)
+    await ctx.call(_check_capture_quota, ctx, workspace)
+    await ctx.call(job_queue(ctx).submit, job)
     return job
+
+
+def _check_capture_quota(ctx: AdminContext, workspace: Workspace) -> None:
+    """The plan's monthly captures quota: a submitted job counts as a capture from its submission on.
+
+    Used = the month's captures in the usage counters (``?capture=`` misses and completed jobs, as flushed) plus
+    the workspace's jobs still queued or processing. Like the request path's quota it may trail the truth by
+    what was counted and not flushed yet (a few seconds); ``limiter = "off"`` turns it off as it turns off all
+    limits."""
+    if ctx.settings.limiter == "off":
+        return
+    quota = workspace.limits().captures_per_month
+    now = time.time()
+    year, month = month_of(now)
+    used = usage_store(ctx.settings, ctx.store).month_totals(workspace.namespace, year, month).captures
+    used += ctx.store.capture_jobs.unfinished(workspace.namespace)
+    if used >= quota:
+        resets_at = month_start(*next_month(year, month))
+        raise RateLimited(
+            f"the monthly captures quota of {quota} is used up; it resets at {iso_utc(resets_at)}",
+            headers={"Retry-After": retry_after(resets_at - now)},
+        )
 
 
 async def get_capture(ctx: AdminContext, namespace: str, job_id: str) -> CaptureJob:
@@ -150,8 +192,39 @@ async def delete_capture_result(ctx: AdminContext, namespace: str, job_id: str) 
     return await get_capture(ctx, namespace, job_id)
 
 
-async def capture_status(ctx: AdminContext, queue: JobQueue) -> QueueStats:
-    return await ctx.call(queue.stats)
+async def capture_status(ctx: AdminContext) -> QueueStats:
+    return await ctx.call(job_queue(ctx).stats)
+
+
+@dataclass(frozen=True, slots=True)
+class Download:
+    job: CaptureJob
+    stored: CachedResult
+
+
+async def download_result(ctx: AdminContext, job_id: str, exp: str | None, sig: str | None) -> Download:
+    """A job's result behind its signed URL: ``BadSignature`` (403) for a bad signature, ``Gone`` (410) past
+    ``exp`` or once the result is no longer kept. Retention 0 hands it out once: the first download marks it
+    (atomically, so two racing downloads cannot both get it) and deletes it."""
+    if not JOB_ID.fullmatch(job_id):
+        raise BadSignature("this result URL is not signed")
+    now = time.time()
+    ResultLinks(ctx.secrets).verify(job_id, exp, sig, now)
+    jobs = ctx.store.capture_jobs
+    job = await ctx.call(jobs.get, job_id)
+    kept = job.result if job is not None and job.result_deleted_at is None else None
+    if job is None or kept is None or kept.expires_at <= now:
+        raise Gone("this result has expired or was deleted")
+    once = JobSpec.from_json(job.spec).retention == 0
+    if once and not await ctx.call(jobs.mark_downloaded, job_id, now):
+        raise Gone("this result was downloaded already (retention 0)")
+    stored = await ctx.results.get(kept.key)
+    if stored is None:
+        raise Gone("this result has expired or was deleted")
+    if once:
+        await ctx.call(jobs.forget_result, job_id, now)
+        await ctx.results.purge(kept.key)
+    return Download(job, stored)
 
 
 async def rotate_webhook_secret(ctx: AdminContext, namespace: str) -> str:
@@ -162,17 +235,24 @@ async def rotate_webhook_secret(ctx: AdminContext, namespace: str) -> str:
     return secret
 
 
-def _checked_url(ctx: AdminContext, raw: str) -> str:
+def _checked_url(raw: str, allow_http: bool) -> str:
     try:
         url = validate_target(raw)
     except ValidationError as exc:
         raise Invalid(exc.message.replace("capture:", "url:", 1), "url") from None
-    if urlsplit(url).scheme != "https" and not ctx.settings.capture_jobs_allow_http:
+    if urlsplit(url).scheme != "https" and not allow_http:
         raise Invalid("url: only https:// pages are captured", "url")
     return url
 
 
-def _spec(ctx: AdminContext, request: CaptureRequest, url: str, default_retention: int, max_retention: int) -> JobSpec:
+def _spec(
+    ctx: AdminContext,
+    request: CaptureRequest,
+    url: str,
+    default_retention: int,
+    max_retention: int,
+    allow_http: bool,
+) -> JobSpec:
     if request.format not in FORMATS:
         raise Invalid(f"output.format: one of {', '.join(FORMATS)}", "output.format")
     pairs: list[tuple[str, str]] = [
@@ -184,9 +264,17 @@ def _spec(ctx: AdminContext, request: CaptureRequest, url: str, default_retentio
             pairs.append((name, str(value)))
     if request.element is not None:
         pairs.append(("el", request.element))
-    if request.wait == "networkidle":
-        raise Invalid("wait: networkidle is not available yet; use load or a selector", "wait")
-    if request.wait not in ("load", "domcontentloaded"):
+    network_idle = request.wait == "networkidle"
+    actions = _actions(request.actions)
+    if actions and request.wait != "load":
+        # One wait per capture: the actions' own mark. A last "wait" action waits for a selector after them.
+        raise Invalid("wait: with actions, leave wait out and end the actions with a wait action", "wait")
+    if actions:
+        pairs.append(("wait", ACTIONS_SELECTOR))
+    elif network_idle:
+        # The capture's own selector wait, for the mark the page's network-idle script adds: the job's time cap.
+        pairs.append(("wait", NETWORK_IDLE_SELECTOR))
+    elif request.wait not in ("load", "domcontentloaded"):
         pairs.append(("wait", request.wait))
     pairs.append(("delay", str(request.delay)))
     for name, selectors in (("hide", request.hide), ("redact", request.redact)):
@@ -231,7 +319,7 @@ def _spec(ctx: AdminContext, request: CaptureRequest, url: str, default_retentio
             webhook = parse_source_url(request.webhook_url).url
         except InvalidSourceURL as exc:
             raise Invalid(f"webhookUrl: {exc}", "webhookUrl") from None
-        if not webhook.startswith("https://") and not ctx.settings.capture_jobs_allow_http:
+        if not webhook.startswith("https://") and not allow_http:
             raise Invalid("webhookUrl: only https:// webhooks are sent", "webhookUrl")
     if len(request.css.encode()) > MAX_CSS_BYTES:
         raise Invalid(f"css: at most {MAX_CSS_BYTES} bytes", "css")
@@ -245,7 +333,28 @@ def _spec(ctx: AdminContext, request: CaptureRequest, url: str, default_retentio
         request.css,
         request.block_ads,
         request.block_cookie_banners,
+        network_idle,
+        actions,
     )
+
+
+_SELECTOR_FORBIDDEN = re.compile(r"[{}\x00-\x1f\x7f]")
+
+
+def _actions(given: Sequence[tuple[str, str, str]]) -> tuple[tuple[str, str, str], ...]:
+    if len(given) > MAX_ACTIONS:
+        raise Invalid(f"actions: at most {MAX_ACTIONS}", "actions")
+    checked = []
+    for n, (kind, selector, text) in enumerate(given):
+        where = f"actions[{n}]"
+        if kind not in ACTION_KINDS:
+            raise Invalid(f"{where}.type: one of {', '.join(ACTION_KINDS)}", f"{where}.type")
+        if not selector.strip() or len(selector) > 200 or _SELECTOR_FORBIDDEN.search(selector):
+            raise Invalid(f"{where}.selector: a CSS selector, at most 200 characters, no braces", f"{where}.selector")
+        if (kind == "type") != bool(text):
+            raise Invalid(f"{where}.text: given for type actions only (and then not empty)", f"{where}.text")
+        checked.append((kind, selector.strip(), text))
+    return tuple(checked)
 
 
 def _auth(request: CaptureRequest, scheme: str, port: int, host: str, policy: WorkspacePolicy) -> JobAuth:

@@ -45,6 +45,10 @@ class JobSpec:
     css: str = ""
     block_ads: bool = False
     block_cookie_banners: bool = False
+    # wait "networkidle": the capture waits for the page's network-idle mark (gateway.capture.inject).
+    network_idle: bool = False
+    # actions: (kind, selector, text) steps run in the page before the capture (gateway.capture.inject).
+    actions: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def pdf(self) -> bool:
@@ -65,6 +69,8 @@ class JobSpec:
                 "css": self.css,
                 "block_ads": self.block_ads,
                 "block_cookie_banners": self.block_cookie_banners,
+                "network_idle": self.network_idle,
+                "actions": [list(step) for step in self.actions],
             },
             sort_keys=True,
         )
@@ -82,6 +88,8 @@ class JobSpec:
             css=str(data.get("css", "")),
             block_ads=bool(data.get("block_ads", False)),
             block_cookie_banners=bool(data.get("block_cookie_banners", False)),
+            network_idle=bool(data.get("network_idle", False)),
+            actions=tuple((str(k), str(s), str(t)) for k, s, t in data.get("actions", [])),
         )
 
 
@@ -113,4 +121,4 @@ class JobAuth:
         blocked, hiding = blocking_rules(spec.block_ads, spec.block_cookie_banners)
         css = "\n".join(text for text in (hiding, spec.css) if text)
         origin = f"{parts.scheme}://{parts.hostname}{port}"
-        return PageSetup(self.cookies, self.local_storage, origin, css, blocked)
+        return PageSetup(self.cookies, self.local_storage, origin, css, blocked, spec.network_idle, spec.actions)

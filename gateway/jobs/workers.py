@@ -30,8 +30,11 @@ from typing import Any
 from gateway.accounts.capture_jobs import CaptureJob
 from gateway.accounts.secrets import SecretBox
 from gateway.accounts.store import AccountStore
+from gateway.cache.keys import Kind
 from gateway.cache.results import ResultStore
+from gateway.delivery.hooks import Outcome
 from gateway.errors import DomainNotAllowed, GatewayError, Internal
+from gateway.jobs.accounting import JobAccounting
 from gateway.jobs.documents import job_document
 from gateway.jobs.links import ResultLinks
 from gateway.jobs.protocol import JobQueue
@@ -63,6 +66,7 @@ class CaptureWorkers:
         results: ResultStore,
         secrets_box: SecretBox,
         webhooks: WebhookSender,
+        accounting: JobAccounting | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._settings = settings
@@ -73,6 +77,7 @@ class CaptureWorkers:
         self._secrets = secrets_box
         self._links = ResultLinks(secrets_box)
         self._webhooks = webhooks
+        self._accounting = accounting
         self._clock = clock
         prefix = f"{socket.gethostname()[:40]}-{os.getpid()}-{secrets.token_hex(3)}"
         self._ids = [f"{prefix}-{n}" for n in range(settings.capture_job_workers)]
@@ -119,6 +124,8 @@ class CaptureWorkers:
 
     async def _run(self, worker: str, job: CaptureJob) -> None:
         renewer = asyncio.ensure_future(self._renew(worker, job))
+        started = time.monotonic()
+        outcome: Outcome | None = None
         try:
             await asyncio.to_thread(self._check_still_allowed, job)
             auth = JobAuth.open(self._secrets, job.auth_sealed) if job.auth_sealed else JobAuth()
@@ -126,14 +133,17 @@ class CaptureWorkers:
         except GatewayError as exc:
             ended = await asyncio.to_thread(self._queue.fail, job, worker, exc.code, exc.message)
             self.failed += ended
+            outcome = _outcome(job, exc.status, None, exc.code, None, started)
         except Exception:
             log.exception("a capture job failed unexpectedly")
             error = Internal()
             ended = await asyncio.to_thread(self._queue.fail, job, worker, error.code, error.message)
             self.failed += ended
+            outcome = _outcome(job, error.status, None, error.code, None, started)
         else:
             ended = await asyncio.to_thread(self._queue.complete, job, worker, result)
             self.completed += ended
+            outcome = _outcome(job, 200, "miss", None, result.content_type, started)
             if not ended:
                 # Another worker holds the job now: this output is nobody's.
                 await self._results.purge(result.key)
@@ -141,6 +151,8 @@ class CaptureWorkers:
             renewer.cancel()
             await asyncio.gather(renewer, return_exceptions=True)
         if ended:
+            if self._accounting is not None and outcome is not None:
+                await self._accounting.record(outcome)
             self._spawn(self._notify(job.job_id))
 
     def _check_still_allowed(self, job: CaptureJob) -> None:
@@ -202,3 +214,11 @@ class CaptureWorkers:
             if forgotten is not None:
                 await self._results.purge(forgotten.key)
         return len(due)
+
+
+def _outcome(
+    job: CaptureJob, status: int, tier: str | None, code: str | None, content_type: str | None, started: float
+) -> Outcome:
+    """An ended job as the request hooks count it (``gateway.jobs.accounting``): a capture, or an error."""
+    seconds = time.monotonic() - started
+    return Outcome(job.namespace, status, tier, code, Kind.CAPTURE, 0, seconds, content_type)

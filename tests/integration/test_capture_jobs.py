@@ -26,7 +26,7 @@ from gateway.capture.procs import kill_processes
 from gateway.jobs.links import ResultLinks
 from tests.gateway.capture.conftest import require_browser
 from tests.gateway.capture.testsite import Canary
-from tests.gateway.jobs.site import COLOURS, STORAGE_TOKEN, JobSite
+from tests.gateway.jobs.site import COLOURS, PASSWORD, STORAGE_TOKEN, JobSite
 from tests.integration.servers import GatewayProcess
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
@@ -62,8 +62,9 @@ def gateway(tmp_path_factory: pytest.TempPathFactory, site: JobSite) -> Iterator
         capture_job_poll="0.2",
         capture_job_lease=str(LEASE),
         webhook_retry_for="2",
+        usage_flush_interval="0.5",
     )
-    gw.add_workspace(Workspace(namespace="shots", allowed_capture_domains=(site.host,)))
+    gw.add_workspace(Workspace(namespace="shots", allowed_capture_domains=(site.host,), capture_jobs_allow_http=True))
     with gw:
         yield gw
     _kill_orphaned_browsers(gw.data_dir)
@@ -214,6 +215,60 @@ def test_result_urls_expire_refuse_tampering_and_zero_retention(
     deleted = api(gateway, key, "DELETE", f"/captures/{kept['id']}")
     assert deleted.status_code == 200 and deleted.json()["resultUrl"] is None
     assert httpx.get(url, timeout=30).status_code == 410
+
+
+def _month_usage(gw: GatewayProcess) -> tuple[int, int]:
+    store = SqliteAccountStore(gw.data_dir / "imgate.sqlite3")
+    try:
+        now = time.gmtime()
+        totals = store.usage.month_totals("shots", now.tm_year, now.tm_mon)
+    finally:
+        store.close()
+    return totals.captures, totals.bytes_out
+
+
+def test_a_job_and_its_download_are_counted_in_usage_and_health(
+    gateway: GatewayProcess, key: str, site: JobSite
+) -> None:
+    captures, bytes_out = _month_usage(gateway)
+    document = finished(gateway, key, submit(gateway, key, {"url": site.url("/login")}))
+    assert document["status"] == "completed", document
+    downloaded = httpx.get(document["resultUrl"], timeout=30)
+    assert downloaded.status_code == 200 and len(downloaded.content) == document["bytes"]
+    end = time.monotonic() + 15
+    while _month_usage(gateway) < (captures + 1, bytes_out + document["bytes"]) and time.monotonic() < end:
+        time.sleep(0.2)
+    now_captures, now_bytes = _month_usage(gateway)
+    assert now_captures == captures + 1 and now_bytes >= bytes_out + document["bytes"]
+    entry = httpx.get(f"{gateway.url}/_/health", timeout=30).json()["checks"]["capture_jobs"]
+    assert entry["status"] == "ok" and entry["workers"] >= 1 and entry["queued"] == 0
+    status = api(gateway, key, "GET", "/captures/status").json()
+    assert status["running"] is True and status["queued"] == 0 and status["oldestQueuedAge"] is None
+
+
+def test_networkidle_waits_for_a_late_image(gateway: GatewayProcess, key: str, site: JobSite) -> None:
+    late = site.url("/late-image")
+    idle = finished(gateway, key, submit(gateway, key, {"url": late, "wait": "networkidle"}))
+    loaded = finished(gateway, key, submit(gateway, key, {"url": late}))
+    assert idle["status"] == "completed" and loaded["status"] == "completed", (idle, loaded)
+    assert near(colour_of(httpx.get(idle["resultUrl"], timeout=30).content), "blue")
+    assert near(colour_of(httpx.get(loaded["resultUrl"], timeout=30).content), "green")  # load: too early
+
+
+def test_actions_type_click_and_wait_before_the_capture(gateway: GatewayProcess, key: str, site: JobSite) -> None:
+    steps = [
+        {"type": "type", "selector": "#word", "text": PASSWORD},
+        {"type": "scroll", "selector": "#go"},
+        {"type": "click", "selector": "#go"},
+        {"type": "wait", "selector": "#revealed"},
+    ]
+    done = finished(gateway, key, submit(gateway, key, {"url": site.url("/reveal"), "actions": steps}))
+    assert done["status"] == "completed", done
+    assert near(colour_of(httpx.get(done["resultUrl"], timeout=30).content), "blue")
+    # A step whose element never comes: the page is never marked, and the job fails on its time cap.
+    missing = [{"type": "click", "selector": "#nowhere"}]
+    failed = finished(gateway, key, submit(gateway, key, {"url": site.url("/reveal"), "actions": missing}))
+    assert failed["status"] == "failed" and failed["error"]["code"] == "TIMEOUT", failed
 
 
 def test_webhook_is_signed_and_verifies(gateway: GatewayProcess, key: str, site: JobSite) -> None:

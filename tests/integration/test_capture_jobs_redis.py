@@ -47,7 +47,9 @@ def nodes(tmp_path_factory: pytest.TempPathFactory, site: JobSite) -> Iterator[t
         front = GatewayProcess(root / "front", settings={**shared, "capture_job_workers": "0"})
         worker = GatewayProcess(root / "worker", settings={**shared, "capture_job_workers": "1"})
         for node in (front, worker):
-            node.add_workspace(Workspace(namespace="shots", allowed_capture_domains=(site.host,)))
+            node.add_workspace(
+                Workspace(namespace="shots", allowed_capture_domains=(site.host,), capture_jobs_allow_http=True)
+            )
         with front, worker:
             yield front, worker
 

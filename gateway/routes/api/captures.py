@@ -29,7 +29,6 @@ from gateway.admin.captures import (
 from gateway.errors import ValidationError
 from gateway.jobs.documents import job_document
 from gateway.jobs.links import ResultLinks
-from gateway.jobs.local import StoreQueue
 from gateway.jobs.workers import base_url
 from gateway.routes.api.endpoint import PREFIX, ApiCall, Endpoint
 from gateway.routes.api.models import QueryString, RequestBody, ResponseBody
@@ -83,6 +82,12 @@ class AuthIn(RequestBody):
     basic: BasicIn | None = Field(default=None, description="Not supported: refused when given.")
 
 
+class ActionIn(RequestBody):
+    type: Literal["click", "type", "scroll", "wait"]
+    selector: str = Field(min_length=1, max_length=200, description="The element; each step waits for it first.")
+    text: str = Field(default="", max_length=2000, description="What `type` types (only with it).")
+
+
 class CaptureCreate(RequestBody):
     url: str = Field(min_length=1, max_length=2048, description="https:// only unless the gateway allows http.")
     output: OutputIn = Field(default_factory=OutputIn)
@@ -90,11 +95,17 @@ class CaptureCreate(RequestBody):
         default="load",
         min_length=1,
         max_length=200,
-        description="`load`, `domcontentloaded` or a CSS selector to wait for (`networkidle` is refused).",
+        description="`load`, `domcontentloaded`, `networkidle` (no request for 500 ms, within the capture's time "
+        "cap) or a CSS selector to wait for.",
     )
     delay: int = Field(default=0, ge=0, le=60_000, description="Milliseconds after waiting, before the capture.")
     hide: list[str] = Field(default_factory=list, max_length=20)
     redact: list[str] = Field(default_factory=list, max_length=20)
+    actions: list[ActionIn] = Field(
+        default_factory=list,
+        max_length=20,
+        description="In order once the page loaded (10 s for all): click, type, scroll to or wait for a selector.",
+    )
     auth: AuthIn | None = None
     webhookUrl: str | None = Field(default=None, max_length=2048)
     css: str = Field(default="", max_length=32 * 1024, description="A stylesheet added to the page before capture.")
@@ -198,12 +209,12 @@ def _request(body: CaptureCreate) -> CaptureRequest:
         css=body.css,
         block_ads=body.blockAds,
         block_cookie_banners=body.blockCookieBanners,
+        actions=tuple((a.type, a.selector, a.text) for a in body.actions),
     )
 
 
 async def create_capture(call: ApiCall) -> CaptureQueued:
-    queue = StoreQueue(call.ctx.store.capture_jobs, call.ctx.settings)
-    job = await submit_capture(call.ctx, call.namespace, _request(call.body(CaptureCreate)), queue)
+    job = await submit_capture(call.ctx, call.namespace, _request(call.body(CaptureCreate)))
     return CaptureQueued(id=job.job_id, status="queued")
 
 
@@ -226,7 +237,7 @@ async def delete_capture(call: ApiCall) -> CaptureOut:
 
 
 async def show_capture_status(call: ApiCall) -> CaptureStatusOut:
-    stats = await capture_status(call.ctx, StoreQueue(call.ctx.store.capture_jobs, call.ctx.settings))
+    stats = await capture_status(call.ctx)
     age = None if stats.oldest_queued_at is None else max(0.0, time.time() - stats.oldest_queued_at)
     return CaptureStatusOut(
         workers=stats.workers,
@@ -289,6 +300,7 @@ ENDPOINTS = (
         errors={
             403: "DOMAIN_NOT_ALLOWED: the page's host is not an enabled capture domain; BLOCKED_ADDRESS: the page "
             "or the webhook has no public address.",
+            429: "RATE_LIMITED: the plan's monthly captures quota is used up (a queued job counts as a capture).",
             503: "OVERLOADED: too many jobs wait, in the workspace or on the gateway.",
         },
     ),

@@ -1,13 +1,17 @@
 """A loopback site for capture job tests: a page behind a login cookie, one that needs a localStorage entry, one
-that hangs on its first request, redirects, and a webhook receiver that keeps what it was sent."""
+that hangs on its first request, redirects, one that loads an image late and slowly, and a webhook receiver that
+keeps what it was sent."""
 
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from http.cookies import SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+
+import pyvips
 
 COLOURS = {"green": (0, 200, 0), "blue": (0, 0, 200), "red": (200, 0, 0)}
 STORAGE_TOKEN = "letmein-planted-storage-5d1c"  # noqa: S105 - a test's planted value
@@ -18,6 +22,29 @@ CLUTTER = (
     "background:rgb(0,0,200);z-index:2'></ins>"
     "<div id='onetrust-banner-sdk' style='position:fixed;top:100px;left:0;right:0;bottom:0;"
     "background:rgb(200,0,0);z-index:1'></div>"
+)
+
+
+# A green page that, 300 ms after it loaded, starts an image (blue, over everything) that takes a second to come:
+# "load" sees green, "networkidle" waits for the blue.
+LATE_IMAGE_DELAY_S = 1.0
+LATE_IMAGE = (
+    "<script>window.addEventListener('load', () => setTimeout(() => {"
+    "const i = new Image(); i.src = '/slow-image';"
+    "i.style = 'position:fixed;top:0;left:0;width:100vw;height:100vh';"
+    "document.body.appendChild(i); }, 300));</script>"
+)
+
+
+# A green page with a field and a button: the right word typed, then a click, turns it blue (a wrong one red), and
+# only then does #revealed exist.
+PASSWORD = "open sesame"  # noqa: S105 - a test page's word
+REVEAL = (
+    "<input id='word' style='position:fixed;top:0;left:0'><button id='go' style='position:fixed;top:30px;left:0'>"
+    "go</button><script>document.getElementById('go').addEventListener('click', () => {"
+    f"const ok = document.getElementById('word').value === '{PASSWORD}';"
+    "document.body.style.background = ok ? 'rgb(0,0,200)' : 'rgb(200,0,0)';"
+    "const d = document.createElement('div'); d.id = 'revealed'; document.body.appendChild(d); });</script>"
 )
 
 
@@ -94,6 +121,14 @@ class JobSite:
             return self._send(request, 302, b"", {"Location": target})
         if parts.path == "/cluttered":
             return self._send(request, 200, page("green", CLUTTER))
+        if parts.path == "/reveal":
+            return self._send(request, 200, page("green", REVEAL))
+        if parts.path == "/late-image":
+            return self._send(request, 200, page("green", LATE_IMAGE))
+        if parts.path == "/slow-image":
+            time.sleep(LATE_IMAGE_DELAY_S)
+            blue = pyvips.Image.black(8, 8).new_from_image(list(COLOURS["blue"])).cast("uchar")
+            return self._send(request, 200, blue.pngsave_buffer(), content_type="image/png")
         return self._send(request, 404, b"not here")
 
     def _post(self, request: BaseHTTPRequestHandler) -> None:
@@ -109,11 +144,16 @@ class JobSite:
         return self._send(request, 404, b"not here")
 
     def _send(
-        self, request: BaseHTTPRequestHandler, status: int, body: bytes, headers: dict[str, str] | None = None
+        self,
+        request: BaseHTTPRequestHandler,
+        status: int,
+        body: bytes,
+        headers: dict[str, str] | None = None,
+        content_type: str = "text/html; charset=utf-8",
     ) -> None:
         try:
             request.send_response(status)
-            request.send_header("Content-Type", "text/html; charset=utf-8")
+            request.send_header("Content-Type", content_type)
             request.send_header("Content-Length", str(len(body)))
             for name, value in (headers or {}).items():
                 request.send_header(name, value)
