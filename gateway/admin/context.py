@@ -9,6 +9,9 @@ services it already runs and closes nothing. Operations are coroutines: the acco
 the ``imgate`` command, ``key:`` and the 12-character prefix of an API key, ``user:`` and an email address.
 An adapter builds one context and derives one per caller with ``ctx.acting_as(actor)``, which shares the
 stores and the per-process state (the API keys' last-used throttle).
+
+``caller`` says what the actor may do (``gateway.admin.roles``): the operator everything, a person what their
+role in the workspace allows, an API key what its scope allows. ``as_person`` and ``as_key`` set both.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-from collections.abc import AsyncIterator, Callable
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
@@ -27,6 +31,8 @@ from gateway.accounts.last_used import LastUsedThrottle
 from gateway.accounts.models import Workspace
 from gateway.accounts.secrets import SecretBox
 from gateway.accounts.store import AccountStore
+from gateway.admin.errors import Unavailable
+from gateway.admin.roles import OPERATOR, Caller
 from gateway.cache.factory import build_result_store
 from gateway.cache.results import ResultStore
 from gateway.settings import Settings
@@ -67,6 +73,8 @@ class AdminContext:
     actor: str = CLI_ACTOR
     # When each API key's last use was last written (per process; ``authenticate_key`` reads it).
     key_throttle: LastUsedThrottle = field(default=_PROCESS_THROTTLE, repr=False, compare=False)
+    # What the actor may do (``gateway.admin.roles``); the default is the command line's operator.
+    caller: Caller = OPERATOR
 
     def __post_init__(self) -> None:
         check_actor(self.actor)
@@ -74,6 +82,19 @@ class AdminContext:
     def acting_as(self, actor: str) -> AdminContext:
         """This context for another actor (``ValueError`` for an actor no audit row may name)."""
         return dataclasses.replace(self, actor=actor)
+
+    def as_person(self, email: str, roles: Mapping[str, str]) -> AdminContext:
+        """This context for a signed-in person with ``roles`` (namespace -> owner | member)."""
+        return dataclasses.replace(self, actor=f"user:{email}", caller=Caller.person(roles))
+
+    def as_key(self, prefix: str, namespace: str, scope: str) -> AdminContext:
+        """This context for an API key of ``namespace`` with ``scope`` (read | write)."""
+        return dataclasses.replace(self, actor=f"key:{prefix}", caller=Caller.key(namespace, scope))
+
+    def as_operator(self) -> AdminContext:
+        """This context, same actor, with every power: for the steps an operation takes on its own behalf
+        (adding the creator of a workspace as its owner), never for a caller's request."""
+        return dataclasses.replace(self, caller=OPERATOR)
 
     @classmethod
     def build(cls, settings: Settings, store: AccountStore, results: ResultStore) -> AdminContext:
@@ -101,5 +122,35 @@ class AdminContext:
             store.close()
 
     async def call(self, fn: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
-        """Run a blocking call (the account store's) in a worker thread."""
-        return await asyncio.to_thread(fn, *args, **kwargs)
+        """Run a blocking call (the account store's) in a worker thread; a store that cannot be reached is
+        ``Unavailable`` (503 with Retry-After in the HTTP adapters), never an internal error."""
+        try:
+            return await asyncio.to_thread(fn, *args, **kwargs)
+        except Exception as exc:
+            if store_unreachable(exc):
+                # The backend's own text can name a host, a port or a file: the caller gets a fixed one.
+                raise Unavailable("the account store is unavailable; retry shortly") from exc
+            raise
+
+
+# Connection-level failures of each backend, by defining package and class name: matching by name keeps an
+# unused backend's library unimported (the SQLite build never loads boto3, psycopg or redis).
+_UNREACHABLE: dict[str, frozenset[str]] = {
+    "psycopg": frozenset({"OperationalError"}),
+    "psycopg_pool": frozenset({"PoolTimeout"}),
+    "botocore": frozenset({"ConnectionError", "EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError"}),
+    "redis": frozenset({"ConnectionError", "TimeoutError"}),
+}
+# sqlite3.OperationalError is also a bad statement (a bug): only these say the file cannot be used now.
+_SQLITE_UNREACHABLE = ("database is locked", "unable to open", "disk i/o error")
+
+
+def store_unreachable(exc: BaseException) -> bool:
+    """Whether ``exc`` says a store (SQLite, PostgreSQL, DynamoDB, Redis) cannot be reached right now."""
+    if isinstance(exc, sqlite3.OperationalError):
+        return any(text in str(exc).lower() for text in _SQLITE_UNREACHABLE)
+    for cls in type(exc).__mro__:
+        names = _UNREACHABLE.get(cls.__module__.partition(".")[0])
+        if names is not None and cls.__name__ in names:
+            return True
+    return False

@@ -101,6 +101,9 @@ class RedisLimiter:
         self._client: aioredis.Redis | None = None
         self._script: AsyncScript | None = None
         self._shares: dict[str, _Share] = {}
+        # Every lease in flight, apart from the shares: clearing the shares (too many, Redis down) must not
+        # lose a task that aclose has to stop and wait for.
+        self._leases: set[asyncio.Task[None]] = set()
         self._degraded = False
         self._probe: asyncio.Task[None] | None = None
         self._closed = False
@@ -147,7 +150,9 @@ class RedisLimiter:
             return  # no event loop to ask from (a synchronous caller): the node's bucket decides
         lease = lease_size(rate, burst)
         share.low = lease // 2  # the next lease is asked for when this many are left
-        share.task = loop.create_task(self._lease(namespace, share, rate, burst, lease))
+        task = share.task = loop.create_task(self._lease(namespace, share, rate, burst, lease))
+        self._leases.add(task)
+        task.add_done_callback(self._leases.discard)
 
     async def _lease(self, namespace: str, share: _Share, rate: int, burst: int, lease: int) -> None:
         owed = share.owed
@@ -213,7 +218,7 @@ class RedisLimiter:
 
     async def aclose(self) -> None:
         self._closed = True
-        tasks = [share.task for share in self._shares.values() if share.task is not None]
+        tasks = list(self._leases)
         if self._probe is not None:
             tasks.append(self._probe)
         for task in tasks:
