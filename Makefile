@@ -25,6 +25,7 @@ install: $(STAMP)
 
 run: install
 	$(BIN)/imgate demo
+	@echo "Dashboard: http://$${IMGATE_HOST:-127.0.0.1}:$${IMGATE_PORT:-8080}/_/dashboard/ (with mailer = console, the sign-in code is printed in this log)"
 	$(BIN)/imgate serve
 
 test: install

@@ -107,17 +107,34 @@ def _workload_section(result: WorkloadResult) -> list[str]:
         f"## {result.name}",
         "",
         f"{result.title}; concurrency {result.concurrency}.",
-        "",
-        "| server | req/s | p50 ms | p99 ms | errors | peak RSS MiB | out KiB | SSIM | other CPU | imgate/x |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    lines += [_row_line(result, row) for row in result.rows]
+    tables = result.extra.get("tables")
+    if result.rows or not tables:
+        lines += [
+            "",
+            "| server | req/s | p50 ms | p99 ms | errors | peak RSS MiB | out KiB | SSIM | other CPU | imgate/x |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        lines += [_row_line(result, row) for row in result.rows]
+    lines += _extra_tables(tables if isinstance(tables, list) else [])
     memory = result.extra.get("median_bytes")
     if isinstance(memory, dict):
         lines += ["", "Memory (median): " + ", ".join(f"{k} {v / 2**20:.0f} MiB" for k, v in memory.items())]
     if result.notes:
         lines += [""] + [f"- {note}" for note in result.notes]
     return lines + [""]
+
+
+def _extra_tables(tables: Sequence[Any]) -> list[str]:
+    """A workload's own tables (``extra["tables"]``: title, columns, rows of cells), for figures that are not
+    one row per server (bench/workloads/encode_times.py). The first column is a label, the others numbers."""
+    lines: list[str] = []
+    for table in tables:
+        columns = [str(column) for column in table["columns"]]
+        lines += ["", str(table["title"]), "", "| " + " | ".join(columns) + " |"]
+        lines.append("| --- |" + " ---: |" * (len(columns) - 1))
+        lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in table["rows"]]
+    return lines
 
 
 # Above this share of the machine taken by other programs, ratios between runs are noise-prone.

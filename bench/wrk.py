@@ -38,6 +38,10 @@ class Load:
     # loopback connect is ~0.1 ms against a 20-1000 ms transform); hits keep their connections,
     # where reconnecting would cost more than the answer (imgate 18k -> 10k req/s).
     reconnect: bool = False
+    # The Host header to send instead of base_url's (a custom domain served by the gateway at base_url).
+    host: str = ""
+    # "each" or "burst": "{origin}" in the paths becomes a new tag per request or per pass (see paths.lua).
+    originals: str = ""
 
 
 def run_load(load: Load, work_dir: Path, rss_roots: Sequence[int] = ()) -> RunStats:
@@ -62,6 +66,8 @@ def run_load(load: Load, work_dir: Path, rss_roots: Sequence[int] = ()) -> RunSt
         secrets.token_hex(6),
         str(threads),
         "close" if load.reconnect else "keep-alive",
+        load.host,
+        load.originals,
     ]
     try:
         with ForeignCpuMeter(rss_roots) as meter, PeakRssSampler(rss_roots) as sampler:

@@ -1,9 +1,14 @@
 """``create_app(settings)``: the gateway as an ASGI app; its lifespan builds and closes the services.
 
-    FastHits                  hits from memory, in front of the framework (gateway.routes.fasthits)
+    FastHits                  hits from memory, in front of the framework (gateway.routes.fasthits); every
+                              request to a custom domain goes from there to the image route, whatever its path
       Starlette
         /_/health             gateway.routes.ops (GET and HEAD; any other method: 405)
+        /_/metrics            gateway.routes.ops (Prometheus; metrics networks or the metrics token)
+        /_/tls/ask            gateway.routes.tls (Caddy's on-demand TLS question)
+        /_/results/{id}       gateway.routes.results (capture job results, signed expiring URLs)
         /_/api/v1/…           gateway.routes.api (the management API), and POST /_/billing/stripe
+        /_/dashboard/…        gateway.dashboard (server-rendered pages over gateway.admin)
         /_/…                  404, whatever the method
         every other target    gateway.routes.images -> the request path (gateway.delivery.path)
 
@@ -29,6 +34,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from gateway.accounts.store import AccountStore
+from gateway.dashboard import dashboard_routes
 from gateway.delivery.hooks import RequestHooks
 from gateway.errors import (
     GatewayError,
@@ -41,7 +47,9 @@ from gateway.errors import (
 from gateway.routes.api import api_routes
 from gateway.routes.fasthits import FastHits
 from gateway.routes.images import image
-from gateway.routes.ops import HEALTH, health, not_found
+from gateway.routes.ops import HEALTH, METRICS, health, metrics, not_found, tls_ask
+from gateway.routes.results import RESULTS, result
+from gateway.routes.tls import TLS_ASK
 from gateway.services import build_services
 from gateway.settings import Settings, load_settings
 from gateway.web.responses import error_response
@@ -92,6 +100,10 @@ def create_app(
         services = build_services(settings, store, hooks)
         app.state.services = services
         fast.path = services.path
+        fast.hosts = services.hosts
+        services.domains.start()
+        if services.jobs is not None:
+            services.jobs.start()
         try:
             yield
         finally:
@@ -101,7 +113,11 @@ def create_app(
     routes = [
         # Plain ASGI apps, so every method reaches them and each answers the methods it does not take itself.
         Route(HEALTH, health),
+        Route(METRICS, metrics),
+        Route(TLS_ASK, tls_ask),
+        Route(RESULTS, result),  # capture job results behind signed URLs (gateway.routes.results)
         *api_routes(),  # /_/api/v1/… and POST /_/billing/stripe (gateway.routes.api)
+        *dashboard_routes(),  # /_/dashboard/… (gateway.dashboard)
         Route("/_/{rest:path}", not_found),
         Route("/_", not_found),
     ]

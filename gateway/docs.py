@@ -35,6 +35,7 @@ _OUTPUT_CAPS = (
     "max_gif_pixels",
     "max_gif_frame_pixels",
     "max_avif_pixels",
+    "max_auto_avif_pixels",
     "max_lossless_pixels",
     "max_animation_pixels",
 )

@@ -6,22 +6,33 @@ never hold a secret, a storage credential or an internal address::
     GatewayError(code, status, message, headers)
     ├── ValidationError        400 VALIDATION_ERROR
     ├── NotFound               404 NOT_FOUND
+    ├── Gone                   410 GONE                 (capture job results: URL expired, or result deleted)
     ├── OriginNotAllowed       403 ORIGIN_NOT_ALLOWED   (CORS)
     ├── SourceNotAllowed       403 SOURCE_NOT_ALLOWED   (?src= host)
     ├── DomainNotAllowed       403 DOMAIN_NOT_ALLOWED   (?capture= host)
+    │   └── CaptureDomainDisabled 403 CAPTURE_DOMAIN_DISABLED (?capture= host switched off: no new captures)
     ├── BlockedAddress         403 BLOCKED_ADDRESS      (SSRF guard)
+    ├── BadSignature           403 BAD_SIGNATURE        (signed URLs: missing, malformed or wrong `s`)
+    ├── SignatureExpired       403 SIGNATURE_EXPIRED    (signed URLs: past `expires`)
     ├── MethodNotAllowed       405 METHOD_NOT_ALLOWED   (+ Allow)
     ├── Unauthenticated        401 UNAUTHENTICATED      (management API; + WWW-Authenticate)
-    ├── Forbidden              403 FORBIDDEN            (management API: scope or workspace)
+    ├── Forbidden              403 FORBIDDEN            (management API: scope or workspace; /_/metrics)
     ├── IpNotAllowed           403 IP_NOT_ALLOWED       (management API: workspace IP allowlist)
+    ├── CsrfFailed             403 CSRF_FAILED          (dashboard: a form without its session's token)
+    ├── CodeInvalid            401 CODE_INVALID         (dashboard sign-in: a wrong code)
+    ├── CodeExpired            401 CODE_EXPIRED         (dashboard sign-in: expired, used, or none asked for)
+    ├── CodeLocked             401 CODE_LOCKED          (dashboard sign-in: 5 attempts spent on one code)
+    ├── SignInLimited          429 SIGNIN_LIMITED       (dashboard sign-in: too many codes asked for; + Retry-After)
+    ├── MailUnavailable        503 MAIL_UNAVAILABLE     (dashboard sign-in: the mail server refused the code's email)
     ├── Conflict               409 CONFLICT             (management API: stale revision, exists, in use)
     ├── PayloadTooLarge        413 PAYLOAD_TOO_LARGE    (management API: request body)
     ├── SourceTooLarge         413 SOURCE_TOO_LARGE     (bytes, pixels, or an encoder's output cap)
     ├── UnsupportedMedia       415 UNSUPPORTED_MEDIA
-    ├── RateLimited            429 RATE_LIMITED         (+ Retry-After)
+    ├── RateLimited            429 RATE_LIMITED         (rate limit or monthly quota; + Retry-After)
     ├── OriginError            502 ORIGIN_ERROR
     ├── Overloaded             503 OVERLOADED           (+ Retry-After)
     ├── CaptureUnavailable     503 CAPTURE_UNAVAILABLE
+    ├── StoreUnavailable       503 STORE_UNAVAILABLE    (management API: account store or Redis away; + Retry-After)
     ├── RenderTimeout          503 RENDER_TIMEOUT       (the transform's own deadline)
     ├── Timeout                504 TIMEOUT              (the origin or a capture)
     └── Internal               500 INTERNAL
@@ -63,6 +74,12 @@ class NotFound(GatewayError):
     code, status, default_message = "NOT_FOUND", 404, "not found"
 
 
+class Gone(GatewayError):
+    """A capture job's result URL past its expiry, or a result deleted (retention end, first download, DELETE)."""
+
+    code, status, default_message = "GONE", 410, "this result has expired or was deleted"
+
+
 class OriginNotAllowed(GatewayError):
     """The request's `Origin` is not among the workspace's allowed origins (CORS)."""
 
@@ -81,10 +98,28 @@ class DomainNotAllowed(GatewayError):
     code, status, default_message = "DOMAIN_NOT_ALLOWED", 403, "capture domain not allowed for this workspace"
 
 
+class CaptureDomainDisabled(DomainNotAllowed):
+    """The `capture=` host's capture domain is disabled: captures already rendered are served, no new one is taken."""
+
+    code, default_message = "CAPTURE_DOMAIN_DISABLED", "this capture domain is disabled; no new captures are taken"
+
+
 class BlockedAddress(GatewayError):
     """The origin, a `src=` URL or a redirect resolves to a non-public address."""
 
     code, status, default_message = "BLOCKED_ADDRESS", 403, "the source resolves to a non-public address"
+
+
+class BadSignature(GatewayError):
+    """The workspace requires signed URLs and `s` is missing, malformed, or not a signature of this URL."""
+
+    code, status, default_message = "BAD_SIGNATURE", 403, "this URL is not signed for this workspace"
+
+
+class SignatureExpired(GatewayError):
+    """A signed URL whose `expires` time has passed."""
+
+    code, status, default_message = "SIGNATURE_EXPIRED", 403, "this signed URL has expired"
 
 
 class MethodNotAllowed(GatewayError):
@@ -100,7 +135,10 @@ class Unauthenticated(GatewayError):
 
 
 class Forbidden(GatewayError):
-    """A read-only API key on a write route, or a key of one workspace asking for another's resources."""
+    # What it covers: a read-only key on a write route; a key of one workspace asking for another's resources;
+    # what only an owner may do (members, roles, write keys, deletion) asked by a member or any key; /_/metrics
+    # from outside metrics_networks without the metrics token.
+    """A key or member without the scope or role the operation needs, or /_/metrics without access."""
 
     code, status, default_message = "FORBIDDEN", 403, "this API key may not do that"
 
@@ -109,6 +147,42 @@ class IpNotAllowed(GatewayError):
     """The client address is not in the workspace's IP allowlist for the management API."""
 
     code, status, default_message = "IP_NOT_ALLOWED", 403, "requests from this address are not allowed"
+
+
+class CsrfFailed(GatewayError):
+    """A dashboard form posted without the token of the session (or sign-in page) it was served in."""
+
+    code, status, default_message = "CSRF_FAILED", 403, "this form has expired; reload the page and try again"
+
+
+class CodeInvalid(GatewayError):
+    """A dashboard sign-in code that is not the one sent (each wrong try spends one of the code's 5 attempts)."""
+
+    code, status, default_message = "CODE_INVALID", 401, "that code is not right; check the email and try again"
+
+
+class CodeExpired(GatewayError):
+    """A dashboard sign-in code older than 10 minutes, used already, or never asked for."""
+
+    code, status, default_message = "CODE_EXPIRED", 401, "that code has expired or was used; ask for a new one"
+
+
+class CodeLocked(GatewayError):
+    """A dashboard sign-in code whose 5 attempts are spent: it no longer works, even when right."""
+
+    code, status, default_message = "CODE_LOCKED", 401, "too many attempts with that code; ask for a new one"
+
+
+class SignInLimited(GatewayError):
+    """More sign-in codes asked for than allowed (3 per email address, or the client address's cap, per 15 min)."""
+
+    code, status, default_message = "SIGNIN_LIMITED", 429, "too many sign-in codes asked for; wait and try again"
+
+
+class MailUnavailable(GatewayError):
+    """The dashboard's sign-in email could not be handed to the mail server (``mailer = "smtp"``)."""
+
+    code, status, default_message = "MAIL_UNAVAILABLE", 503, "the sign-in email could not be sent; try again shortly"
 
 
 class Conflict(GatewayError):
@@ -136,7 +210,7 @@ class UnsupportedMedia(GatewayError):
 
 
 class RateLimited(GatewayError):
-    """Reserved for the workspace's rate limits (not enforced yet); `Retry-After` says when to retry."""
+    """Over the workspace's requests per second, or a monthly quota used up (named, with its reset; + Retry-After)."""
 
     code, status, default_message = "RATE_LIMITED", 429, "rate limit exceeded"
 
@@ -157,6 +231,12 @@ class CaptureUnavailable(GatewayError):
     """Captures are turned off, no browser starts, or the browser crashed."""
 
     code, status, default_message = "CAPTURE_UNAVAILABLE", 503, "captures are unavailable"
+
+
+class StoreUnavailable(GatewayError):
+    """A management API call while the account store or Redis cannot be reached (+ Retry-After)."""
+
+    code, status, default_message = "STORE_UNAVAILABLE", 503, "the account store is unavailable; retry shortly"
 
 
 class RenderTimeout(GatewayError):

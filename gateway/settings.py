@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from gateway.policy.hosts import InvalidHost, is_ip_literal, normalise_host
 
@@ -31,11 +32,14 @@ ENV_PREFIX = "IMGATE_"
 CONFIG_VARIABLE = "IMGATE_CONFIG"
 ORIGIN_SECRET_VARIABLE = "IMGATE_ORIGIN_SECRET_ACCESS_KEY"  # noqa: S105 - the variable's name, not a secret
 CAPTURE_TAG_VARIABLE = "IMGATE_CAPTURE_TAG"
+# An existing URL signing secret (an imgix token) for `imgate signing rotate --import`, instead of a prompt.
+SIGNING_SECRET_VARIABLE = "IMGATE_SIGNING_SECRET"  # noqa: S105 - the variable's name, not a secret
 # Every IMGATE_* variable that is not a setting. Any other IMGATE_* name is refused like an unknown key.
 OTHER_VARIABLES: Mapping[str, str] = {
     CONFIG_VARIABLE: "the settings file to read instead of config/gateway.toml",
     ORIGIN_SECRET_VARIABLE: "the bucket secret `imgate workspace create/update` seals, instead of a prompt",
     CAPTURE_TAG_VARIABLE: "marks the processes of one capture browser (gateway/capture/procs.py)",
+    SIGNING_SECRET_VARIABLE: "the URL signing secret `imgate signing rotate --import` seals, instead of a prompt",
 }
 
 
@@ -111,8 +115,9 @@ class CaptureSettings:
     # itself, since every capture's state is already discarded with its browser context.
     recycle_after: int = 500
     launch_timeout: float = 30.0
-    # Selenium Grid hub (``http://grid:4444``): browsers are remote, the code path is the same.
-    grid_url: str = ""
+    # A remote W3C WebDriver endpoint (a Selenium Grid hub ``http://grid:4444``, or a ChromeDriver serving
+    # remotely) instead of a local ChromeDriver (gateway/capture/remote.py). May carry basic-auth credentials.
+    grid_url: str = field(default="", repr=False)
     # Empty: found on PATH (``chromium``, then ``chromium-browser``, ``google-chrome``; ``chromedriver``).
     chromium_path: str = ""
     chromedriver_path: str = ""
@@ -154,6 +159,8 @@ class CaptureSettings:
         _networks("capture.trusted_networks", self.trusted_networks)
         if not self.proxy_listen_host:
             raise SettingsError("setting 'capture.proxy_listen_host' must be an address or a host name")
+        if self.grid_url:
+            _check_grid_url(self.grid_url, self.trusted_networks)
         if self.proxy_public_host:
             _check_public_host(self.proxy_public_host)
         elif _is_wildcard(self.proxy_listen_host):
@@ -174,6 +181,28 @@ def _is_wildcard(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_unspecified
     except ValueError:
         return False
+
+
+def _check_grid_url(url: str, trusted: tuple[str, ...]) -> None:
+    # The value is never echoed: it may hold the grid's credentials.
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a port out of range
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise SettingsError("setting 'capture.grid_url' must be an http or https URL of a WebDriver endpoint")
+    # A page that reached the grid could drive its browsers. On this machine the machinery registry refuses
+    # its port whatever is trusted; elsewhere only the egress rules do, so the pages must not be trusted with it.
+    try:
+        address = ipaddress.ip_address(parts.hostname)
+    except ValueError:
+        return
+    if not address.is_loopback and any(address in ipaddress.ip_network(network) for network in trusted):
+        raise SettingsError(
+            "setting 'capture.trusted_networks' must not contain the address of 'capture.grid_url': "
+            "captured pages could drive its browsers"
+        )
 
 
 def _check_public_host(host: str) -> None:
@@ -202,6 +231,15 @@ class Settings:
     data_dir: str = "var"
     account_store: str = "sqlite"
     database: str = ""
+    # The PostgreSQL account store (account_store = "postgres"): its DSN, and connections per process.
+    database_url: str = field(default="", repr=False)
+    database_pool_size: int = 4
+    # The DynamoDB account store (account_store = "dynamodb"): table, region, endpoint of a DynamoDB-compatible
+    # engine (empty = AWS's own), and whether the gateway creates the table when it is missing.
+    dynamodb_table: str = "imgate-accounts"
+    dynamodb_region: str = ""
+    dynamodb_endpoint: str = ""
+    dynamodb_create_table: bool = True
     secret_key: str = ""
     # tenancy
     tenancy_ttl: float = 5.0
@@ -222,6 +260,11 @@ class Settings:
     max_output_side: int = 8192
     vips_concurrency: int = 1
     transform_threads: int = 2
+    # JPEG scale-on-load: "fast" decodes at the full DCT factor the reduction reaches (as thumbor and imgproxy do;
+    # same SSIM as thumbor's output), "fine" leaves the reduce kernel at least 2x (libvips' thumbnail; slower).
+    scale_on_load: str = "fast"
+    # Misses of one original at once (a srcset) share one decode, up to this many MiB per decode; 0 = off.
+    burst_decode_mb: int = 16
     transform_queue: int = 64
     # Seconds one transform may run before it is stopped (503 RENDER_TIMEOUT, nothing cached), and that one may
     # wait for a transform thread: a request that would wait longer is refused (503 OVERLOADED + Retry-After).
@@ -231,6 +274,8 @@ class Settings:
     max_gif_pixels: int = 12_000_000
     max_gif_frame_pixels: int = 2_000_000
     max_avif_pixels: int = 4_194_304
+    # auto=format answers AVIF only up to this many output pixels, and WebP above (AVIF encodes ~6x slower).
+    max_auto_avif_pixels: int = 1_048_576
     max_lossless_pixels: int = 2_500_000
     max_animation_pixels: int = 40_000_000
     # caches
@@ -248,12 +293,76 @@ class Settings:
     result_s3_secret_access_key: str = field(default="", repr=False)
     result_s3_timeout: float = 0.5
     # management API (/_/api/v1) and billing webhook
-    # Networks of reverse proxies whose X-Forwarded-For is believed for the client address (IP allowlists).
+    # Networks of reverse proxies whose forwarding headers are believed: X-Forwarded-For for the client address (the
+    # API's IP allowlists, /_/metrics access, the dashboard's secure cookies, the sign-in code limit per client), and
+    # X-Forwarded-Host and X-Forwarded-Proto for the Host and scheme (custom domains, HSTS), each read from the right.
     trusted_proxies: tuple[str, ...] = ()
     # Largest request body of the management API, in bytes (a mark image is uploaded as base64 in one).
     api_max_body_bytes: int = 4 * 1024 * 1024
     # Stripe's signing secret of the billing webhook (whsec_...); empty = POST /_/billing/stripe answers 404.
     stripe_webhook_secret: str = field(default="", repr=False)
+    # dashboard (/_/dashboard/): how sign-in codes are mailed ("console" logs them; "smtp" sends them), and the cap on
+    # codes one client address may ask for per 15 minutes. The SMTP password is best set as IMGATE_SMTP_PASSWORD.
+    mailer: str = "console"
+    mail_from: str = "imgate <no-reply@localhost>"
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_security: str = "starttls"
+    smtp_user: str = ""
+    smtp_password: str = field(default="", repr=False)
+    smtp_timeout: float = 10.0
+    signin_codes_per_client: int = 20
+    # dashboard sign-up and sign-in hardening: who may sign in ("open": any address; "invite": only addresses that
+    # are members of a workspace already), how many workspaces one user may own, and whether mailer = "console" may
+    # run while a public_hosts entry is not loopback (off: the codes in the log would sign anyone in).
+    signup: str = "open"
+    max_owned_workspaces: int = 3
+    mailer_console_anywhere: bool = False
+    # usage counters and monitoring: where the per-day usage counters go ("account" = the account store; "redis"
+    # = redis_url, for many nodes), how often each worker flushes them (seconds); who may read /_/metrics (these
+    # networks, or a caller with metrics_token as a bearer token), a per-workspace label on the request metrics
+    # (small installs only: one series per workspace), and the JSON access log (on/off, fraction of requests).
+    usage_store: str = "account"
+    usage_flush_interval: float = 5.0
+    metrics_networks: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
+    metrics_token: str = field(default="", repr=False)
+    metrics_workspace_label: bool = False
+    access_log: bool = True
+    access_log_sample: float = 1.0
+    # Redis (rate limits and usage counters across nodes): redis://host:port/db; empty = no Redis.
+    redis_url: str = field(default="", repr=False)
+    # rate limits and monthly quotas (gateway/limits/): "local" = node-wide across this machine's workers, "redis"
+    # = shared by every node through redis_url, "off" = none; seconds between reads of the month's usage totals.
+    limiter: str = "local"
+    quota_refresh: float = 5.0
+    # custom domains: the gateway's own hosts (any other Host is looked up as a workspace's custom domain, 404 if
+    # none), the name under which each domain's own CNAME target <token>.<cname_target> lives, DNS for verification
+    # (host:port list; empty = the system's), the re-check (seconds; 0 = off), and who may ask GET /_/tls/ask (CIDRs;
+    # empty = any), how often per unverified name in a fixed minute.
+    public_hosts: tuple[str, ...] = ("127.0.0.1", "localhost", "::1")
+    cname_target: str = ""
+    dns_resolvers: tuple[str, ...] = ()
+    dns_timeout: float = 3.0
+    domain_recheck_interval: float = 3600.0
+    domain_pending_recheck_interval: float = 60.0
+    domain_failures_to_fail: int = 3
+    # Days a custom domain may stay pending before its claim turns failed (another workspace's never blocks one).
+    domain_pending_days: float = 7.0
+    tls_ask_networks: tuple[str, ...] = ()
+    tls_ask_per_minute: int = 30
+    # Capture jobs of the management API (gateway/jobs/): workers per process, queue depth caps, the lease a
+    # worker holds on a job, signed result URL lifetime, webhook delivery.
+    capture_job_workers: int = 1
+    # Where jobs are kept and queued: "account" = the account store (one node), "redis" = redis_url (many nodes).
+    capture_jobs_store: str = "account"
+    capture_jobs_max_queued: int = 200
+    capture_jobs_max_queued_per_workspace: int = 20
+    capture_job_lease: float = 60.0
+    capture_job_poll: float = 0.5
+    capture_jobs_allow_http: bool = False
+    capture_result_url_ttl: int = 3600
+    webhook_timeout: float = 10.0
+    webhook_retry_for: float = 600.0
     # sections
     capture: CaptureSettings = field(default_factory=CaptureSettings)
     # Not a setting: the file these settings were read from (None if none was), for what is re-read live.
@@ -277,6 +386,7 @@ class Settings:
             "max_gif_pixels",
             "max_gif_frame_pixels",
             "max_avif_pixels",
+            "max_auto_avif_pixels",
             "max_lossless_pixels",
             "max_animation_pixels",
             "memory_cache_mb",
@@ -284,20 +394,65 @@ class Settings:
             "result_store_max_mb",
             "result_s3_timeout",
             "api_max_body_bytes",
+            "smtp_port",
+            "smtp_timeout",
+            "signin_codes_per_client",
+            "max_owned_workspaces",
+            "usage_flush_interval",
         ):
             _positive(name, getattr(self, name))
         if self.workers < 0:
             raise SettingsError("setting 'workers' must be 0 (one per core) or more")
         if self.port > 65535:
             raise SettingsError("setting 'port' must be at most 65535")
-        if self.account_store not in ("sqlite", "memory"):
-            raise SettingsError("setting 'account_store' must be one of sqlite, memory")
+        if self.account_store not in ("sqlite", "memory", "postgres", "dynamodb"):
+            raise SettingsError("setting 'account_store' must be one of sqlite, memory, postgres, dynamodb")
+        if self.account_store == "dynamodb" and not self.dynamodb_table:
+            raise SettingsError("setting 'dynamodb_table' is required when account_store = 'dynamodb'")
+        if self.account_store == "postgres" and not self.database_url:
+            raise SettingsError("setting 'database_url' is required when account_store = 'postgres'")
+        _positive("database_pool_size", self.database_pool_size)
         if self.result_store not in ("disk", "s3", "none"):
             raise SettingsError("setting 'result_store' must be one of disk, s3, none")
+        if self.mailer not in ("console", "smtp"):
+            raise SettingsError("setting 'mailer' must be one of console, smtp")
+        if self.smtp_security not in ("starttls", "tls", "none"):
+            raise SettingsError("setting 'smtp_security' must be one of starttls, tls, none")
+        if self.mailer == "smtp" and not self.smtp_host:
+            raise SettingsError("setting 'smtp_host' is required when mailer = 'smtp'")
+        if self.signup not in ("open", "invite"):
+            raise SettingsError("setting 'signup' must be one of open, invite")
+        if self.burst_decode_mb < 0:
+            raise SettingsError("setting 'burst_decode_mb' must be 0 (off) or more")
+        if self.scale_on_load not in ("fast", "fine"):
+            raise SettingsError("setting 'scale_on_load' must be one of fast, fine")
+        if self.limiter not in ("local", "redis", "off"):
+            raise SettingsError("setting 'limiter' must be one of local, redis, off")
+        if self.limiter == "redis" and not self.redis_url:
+            raise SettingsError("setting 'redis_url' is required when limiter = 'redis'")
+        _positive("quota_refresh", self.quota_refresh)
         if self.result_store == "s3" and not self.result_s3_bucket:
             raise SettingsError("setting 'result_s3_bucket' is required when result_store = 's3'")
+        if self.usage_store not in ("account", "redis"):
+            raise SettingsError("setting 'usage_store' must be one of account, redis")
+        if self.usage_store == "redis" and not self.redis_url:
+            raise SettingsError("setting 'redis_url' is required when usage_store = 'redis'")
+        if not 0 <= self.access_log_sample <= 1:
+            raise SettingsError("setting 'access_log_sample' must be from 0 (none) to 1 (every request)")
+        _networks("metrics_networks", self.metrics_networks)
         _networks("trusted_networks", self.trusted_networks)
         _networks("trusted_proxies", self.trusted_proxies)
+        _check_domain_settings(self)
+        for name in ("capture_jobs_max_queued", "capture_jobs_max_queued_per_workspace", "capture_job_lease"):
+            _positive(name, getattr(self, name))
+        for name in ("capture_job_poll", "capture_result_url_ttl", "webhook_timeout", "webhook_retry_for"):
+            _positive(name, getattr(self, name))
+        if self.capture_jobs_store not in ("account", "redis"):
+            raise SettingsError("setting 'capture_jobs_store' must be one of account, redis")
+        if self.capture_jobs_store == "redis" and not self.redis_url:
+            raise SettingsError("setting 'redis_url' is required when capture_jobs_store = 'redis'")
+        if self.capture_job_workers < 0:
+            raise SettingsError("setting 'capture_job_workers' must be 0 (no job workers in this process) or more")
         _networks("deny_networks", self.deny_networks)
         for pattern in self.deny_hosts:
             deny_host_pattern(pattern)
@@ -321,6 +476,38 @@ class Settings:
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
+
+
+def _check_domain_settings(settings: Settings) -> None:
+    for name in (
+        "dns_timeout",
+        "domain_pending_recheck_interval",
+        "domain_failures_to_fail",
+        "domain_pending_days",
+        "tls_ask_per_minute",
+    ):
+        _positive(name, getattr(settings, name))
+    if settings.domain_recheck_interval < 0:
+        raise SettingsError("setting 'domain_recheck_interval' must be 0 (off) or more seconds")
+    if not settings.public_hosts:
+        # Every Host would then be looked up as a custom domain: health, API and dashboard unreachable.
+        raise SettingsError("setting 'public_hosts' must list the gateway's own host(s)")
+    for host in settings.public_hosts:
+        try:
+            if not _is_address(host):
+                normalise_host(host)
+        except InvalidHost as exc:
+            raise SettingsError(f"setting 'public_hosts': {host!r} is not a host name or an address") from exc
+    if settings.cname_target:
+        try:
+            normalise_host(settings.cname_target)
+        except InvalidHost as exc:
+            raise SettingsError("setting 'cname_target' must be a host name") from exc
+    for entry in settings.dns_resolvers:
+        host, _, port = entry.rpartition(":") if entry.count(":") == 1 or entry.startswith("[") else (entry, "", "53")
+        if not _is_address(host) or not port.isdigit() or not 0 < int(port) < 65536:
+            raise SettingsError(f"setting 'dns_resolvers': {entry!r} is not address:port")
+    _networks("tls_ask_networks", settings.tls_ask_networks)
 
 
 # Sections: a TOML table each, and a nested dataclass in Settings.

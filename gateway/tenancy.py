@@ -14,6 +14,12 @@ Two bounded caches, so that made-up namespaces can neither grow memory nor push 
   seconds, so a flood of them asks the store once per namespace per ``ttl`` and holds a bounded number.
 
 Concurrent lookups of one namespace share one store query (single flight).
+
+Custom domains (``for_host``, ``peek_host``) resolve in the same step: a host maps to its workspace's namespace
+in a bounded cache of its own (at most ``max_tenants`` verified hosts, ``max_unknown`` hosts that are no
+verified domain, each for ``ttl`` seconds), and the namespace to the tenant through the cache above, so the
+namespace URL and the custom-domain URL of an image get the same tenant and the same cache key. A domain
+verified, failed or removed takes effect within ``ttl`` on every worker.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from cachetools import TTLCache
 from gateway.accounts.models import NAMESPACE_RE, MarkPreset, Workspace
 from gateway.accounts.store import AccountStore
 from gateway.cache.singleflight import SingleFlight
+from gateway.domains.normalise import bindable
 from gateway.marks.rules import CompiledRule, compile_rules, unusable_rules
 from gateway.policy import InvalidPattern, WorkspacePolicy
 from gateway.sources.base import Source
@@ -103,6 +110,31 @@ class _Known:
         return len(self._entries)
 
 
+class _Hosts:
+    """Verified custom domain -> (namespace, monotonic time it stops being fresh), at most ``maxsize``; a plain
+    dict for the hit fast path, the entry refreshed longest ago dropped first (like ``_Known``)."""
+
+    def __init__(self, maxsize: int) -> None:
+        self._entries: dict[str, tuple[str, float]] = {}
+        self._maxsize = maxsize
+        self.get = self._entries.get
+
+    def put(self, host: str, namespace: str, fresh_until: float) -> None:
+        self._entries.pop(host, None)
+        self._entries[host] = (namespace, fresh_until)
+        while len(self._entries) > self._maxsize:
+            self._entries.pop(next(iter(self._entries)))
+
+    def pop(self, host: str) -> None:
+        self._entries.pop(host, None)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
 class Tenancy:
     def __init__(
         self,
@@ -118,6 +150,9 @@ class Tenancy:
         self._known = _Known(max_tenants, self._retire)
         self._unknown: TTLCache[str, bool] = TTLCache(maxsize=max_unknown, ttl=ttl, timer=time.monotonic)
         self._refresh: SingleFlight[Tenant | None] = SingleFlight()
+        self._hosts = _Hosts(max_tenants)
+        self._unknown_hosts: TTLCache[str, bool] = TTLCache(maxsize=max_unknown, ttl=ttl, timer=time.monotonic)
+        self._host_refresh: SingleFlight[str | None] = SingleFlight()
         self._retiring: dict[asyncio.Task[None], Source] = {}
 
     async def get(self, namespace: str) -> Tenant | None:
@@ -136,9 +171,49 @@ class Tenancy:
             return cached[0]
         return None
 
+    def known(self, namespace: str) -> bool:
+        """Whether ``namespace`` resolved to a workspace, fresh or not (never loads): the usage counters and the
+        access log name only namespaces that did, and a request may end after its tenant's TTL ran out."""
+        return self._known.get(namespace) is not None
+
     def __len__(self) -> int:
         """How many namespaces are cached, known and unknown together."""
         return len(self._known) + len(self._unknown)
+
+    async def for_host(self, host: str) -> Tenant | None:
+        """The tenant of the workspace ``host`` is a verified custom domain of, or None (no such domain, not
+        verified, or its workspace unknown or inactive)."""
+        namespace = self.host_namespace(host)
+        if namespace is None:
+            # A name no domain can be stored under (an IP literal, one label, not a hostname) costs no read.
+            if host in self._unknown_hosts or not bindable(host):
+                return None
+            namespace = await self._host_refresh.run(host, lambda: self._load_host(host))
+            if namespace is None:
+                return None
+        return await self.get(namespace)
+
+    def peek_host(self, host: str) -> Tenant | None:
+        """``peek`` for a custom domain: the cached tenant while both entries are fresh, else None."""
+        namespace = self.host_namespace(host)
+        return self.peek(namespace) if namespace is not None else None
+
+    def host_namespace(self, host: str) -> str | None:
+        """The namespace of a verified custom domain while its cache entry is fresh, else None (never loads)."""
+        cached = self._hosts.get(host)
+        if cached is not None and cached[1] > time.monotonic():
+            return cached[0]
+        return None
+
+    async def _load_host(self, host: str) -> str | None:
+        domain = await asyncio.to_thread(self._store.domains.routed, host)
+        if domain is None:
+            self._hosts.pop(host)
+            self._unknown_hosts[host] = True
+            return None
+        self._unknown_hosts.pop(host, None)
+        self._hosts.put(host, domain.namespace, time.monotonic() + self._ttl)
+        return domain.namespace
 
     async def _load(self, namespace: str) -> Tenant | None:
         workspace = await asyncio.to_thread(self._store.get_workspace, namespace)
@@ -185,6 +260,9 @@ class Tenancy:
 
     async def aclose(self) -> None:
         await self._refresh.aclose()
+        await self._host_refresh.aclose()
+        self._hosts.clear()
+        self._unknown_hosts.clear()
         sources = {id(t.source): t.source for t in self._known.take_all() if t.source is not None}
         for task, source in list(self._retiring.items()):
             task.cancel()

@@ -47,6 +47,8 @@ class GatewayProcess:
             "IMGATE_HOST": HOST,
             "IMGATE_PORT": str(self.port),
             "IMGATE_WORKERS": str(workers),
+            # Test and bench gateways live on loopback, whatever public host name they are told to answer to.
+            "IMGATE_MAILER_CONSOLE_ANYWHERE": "true",
             **{f"IMGATE_{name.upper()}": value for name, value in (settings or {}).items()},
         }
         self.log_path = log_path or data_dir / f"gateway-{self.port}.log"

@@ -16,7 +16,9 @@ from typing import Any
 
 import pyvips
 
+from transforms.blurhash import encode_image
 from transforms.errors import UnsupportedImage
+from transforms.faces import faces_in_source
 from transforms.options import TransformOptions
 from transforms.steps.context import Context, PixelBudget, SourceInfo
 from transforms.steps.header import read_header
@@ -36,12 +38,15 @@ FIELDS = {
     "upright_height": "height once the orientation is applied",
     "dominant_color": "the most common colour, #rrggbb (null when every pixel is transparent)",
     "thumbhash": "ThumbHash placeholder, standard base64; decode with any ThumbHash library",
+    "blurhash": "BlurHash placeholder (4 components along the longer side); decode with any BlurHash library",
 }
+# Only with faces=1: the faces found, largest first, each {x, y, width, height} in upright pixels.
+FACES_FIELD = "faces"
 _DOMINANT_BITS = 4  # colours are counted in 16 levels per channel, then the winning bucket is averaged
 
 
-def describe(original: bytes, budget: PixelBudget) -> tuple[bytes, int, int]:
-    """(JSON bytes, stored width, stored height) of ``original``."""
+def describe(original: bytes, budget: PixelBudget, faces: bool = False) -> tuple[bytes, int, int]:
+    """(JSON bytes, stored width, stored height) of ``original``; with ``faces``, the faces' boxes too."""
     ctx = Context(original=original, options=TransformOptions(), chosen=None, budget=budget)
     read_header(ctx)
     source = ctx.header()
@@ -62,7 +67,17 @@ def describe(original: bytes, budget: PixelBudget) -> tuple[bytes, int, int]:
         "upright_height": upright_height,
         "dominant_color": dominant_colour(rgba),
         "thumbhash": base64.b64encode(encode(width, height, rgba)).decode("ascii"),
+        "blurhash": encode_image(pyvips.Image.new_from_memory(rgba, width, height, 4, "uchar")),
     }
+    if faces:
+        options = {"option_string": f"fail_on={FAIL_ON}"}
+        if source.foreign_profile:
+            options["output_profile"] = "srgb"
+        try:
+            found = faces_in_source(original, upright_width, options)
+        except pyvips.Error as exc:
+            raise UnsupportedImage("the image could not be decoded") from exc
+        values[FACES_FIELD] = [box.as_dict() for box in found]
     return json.dumps(values, separators=(",", ":")).encode(), source.width, source.height
 
 

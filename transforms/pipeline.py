@@ -22,25 +22,35 @@ from transforms.errors import RenderTimedOut, UnsupportedImage
 from transforms.info import describe
 from transforms.options import Format, TransformOptions
 from transforms.steps.background import background
+from transforms.steps.blend import blend
+from transforms.steps.border import border
 from transforms.steps.colour import colour
 from transforms.steps.context import Context, PixelBudget
 from transforms.steps.cut import cut_rect, cut_window
 from transforms.steps.detail import detail
-from transforms.steps.encode import encode
+from transforms.steps.effects import effects
+from transforms.steps.encode import PALETTE_CONTENT_TYPE, encode
+from transforms.steps.faces import face_layout, face_privacy
 from transforms.steps.header import read_header
 from transforms.steps.layout import layout
 from transforms.steps.load import load
 from transforms.steps.mark import mark as stamp
+from transforms.steps.mask import mask
 from transforms.steps.orient import orient
 from transforms.steps.output_caps import output_caps
 from transforms.steps.pad import pad
+from transforms.steps.pixelate import pixelate
 from transforms.steps.resize import resize
+from transforms.steps.straighten import straighten
+from transforms.steps.text import text
 from transforms.steps.tone import tone
 from transforms.steps.trim import trim
 from transforms.steps.turn import turn
+from transforms.steps.unsharp import unsharp
 
 if TYPE_CHECKING:
     from transforms.marks import MarkSpec
+    from transforms.shared_decode import SharedDecode
 
 __all__ = ["PIPELINE", "PixelBudget", "Output", "Step", "run"]
 
@@ -57,13 +67,23 @@ PIPELINE: tuple[Step, ...] = (
     colour,  # ICC / CMYK -> 8-bit sRGB
     cut_rect,  # rect, in the upright source's pixels
     trim,  # uniform border away, then lay out again
+    face_layout,  # crop=faces, fit=facearea: faces found, then lay out again
     resize,  # fit to the layout, covering and cutting (edges or smartcrop) if asked
     cut_window,  # the focal-point window
+    face_privacy,  # blur-faces, px-faces on the output pixels
     pad,  # fit=fill canvas, pad borders
-    turn,  # rot, flip
+    turn,  # or, flip
+    straighten,  # rot: any angle inside the frame
     detail,  # blur, sharp
+    unsharp,  # usm, usmrad
     tone,  # bri, con, sat
+    effects,  # hue, vib, gam, sepia, monochrome, duotone, invert
+    pixelate,  # px
+    blend,  # blend colour
+    text,  # txt overlay, under the mark
     stamp,  # the workspace's mark, on every frame
+    mask,  # mask=ellipse|corners, mask-bg
+    border,  # border, border-radius
     background,  # bg into transparency; flatten for formats without alpha
     output_caps,  # the slow encoders' size caps, on the final size, before any pixel is encoded
     encode,  # strip metadata, write once
@@ -86,6 +106,7 @@ def run(
     budget: PixelBudget,
     mark: MarkSpec | None = None,
     deadline: float | None = None,
+    shared: SharedDecode | None = None,
 ) -> Output:
     """Transform ``original``; ``chosen`` comes from ``negotiate.choose_format`` (None: the source's family).
 
@@ -95,13 +116,14 @@ def run(
     ``UnsupportedImage``, ``InvalidParameter`` and ``RenderTimedOut``.
     """
     if options.fm is Format.JSON:
-        data, width, height = describe(original, budget)
+        data, width, height = describe(original, budget, faces=bool(options.faces))
         return Output(data, Format.JSON, Format.JSON.content_type, width, height)
     # The steps read normalised options only: options with equal canonical forms render alike.
     limit = Deadline(deadline)
     ctx = Context(
         original=original, options=options.normalised(), chosen=chosen, budget=budget, mark=mark, deadline=limit
     )
+    ctx.shared = shared  # a srcset burst's one decode (transforms.shared_decode), or None
     try:
         for step in PIPELINE:
             step(ctx)
@@ -111,6 +133,9 @@ def run(
             raise RenderTimedOut() from exc
         # libvips' own text can name internals; the caller gets a fixed message, logs get the cause.
         raise UnsupportedImage("the image could not be decoded or encoded") from exc
+    finally:
+        limit.release()  # the images and their decoders are freed with the context, not by a later collection
     output = ctx.output_format()
     image = ctx.pixels()
-    return Output(ctx.data, output, output.content_type, image.width, image.height // ctx.pages)
+    content_type = PALETTE_CONTENT_TYPE if ctx.options.palette is not None else output.content_type
+    return Output(ctx.data, output, content_type, image.width, image.height // ctx.pages)

@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import quote
 
@@ -16,6 +17,9 @@ from loopback.gateway import GatewayProcess
 from loopback.processes import StartError
 
 NAMESPACE = "bench"
+# Limits of the bench workspace, raised where no workload reaches them (a hit run sends gigabytes).
+_LIMITS = ("requests-per-second", "burst", "renders-per-month", "captures-per-month", "bytes-out-per-month")
+_UNREACHED = 10**15
 
 
 def imgate_command() -> str:
@@ -33,8 +37,20 @@ class GatewayPeer(ProcessPeer):
     label = "imgate"
     busts_by_query = True
 
-    def __init__(self, corpus: Path, work_dir: Path, workers: int) -> None:
-        data_dir = work_dir / "gw-var"
+    def __init__(
+        self,
+        corpus: Path,
+        work_dir: Path,
+        workers: int,
+        *,
+        label: str = "imgate",
+        settings: Mapping[str, str] | None = None,
+        data_name: str = "gw-var",
+    ) -> None:
+        """``settings`` become ``IMGATE_*`` (the limiter workloads start one gateway per limiter)."""
+        self.label = label
+        data_dir = work_dir / data_name
+        self.data_dir = data_dir
         # A fresh data folder each run: the bench's own SQLite file and an empty result store.
         shutil.rmtree(data_dir, ignore_errors=True)
         data_dir.mkdir(parents=True)
@@ -50,8 +66,24 @@ class GatewayPeer(ProcessPeer):
         if created.returncode != 0:
             output = (created.stdout + created.stderr).strip()[-800:]
             raise BenchError(f"`imgate workspace create` failed ({created.returncode}): {output}")
+        # The bench measures the gateway, not a plan: the limiter stays on (the default) but never refuses.
+        raised = [f"--{limit}={_UNREACHED}" for limit in _LIMITS]
+        unlimited = subprocess.run(  # noqa: S603 - argv is built here, never a shell
+            [command, "workspace", "limits", NAMESPACE, *raised],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        if unlimited.returncode != 0:
+            output = (unlimited.stdout + unlimited.stderr).strip()[-800:]
+            raise BenchError(f"`imgate workspace limits` failed ({unlimited.returncode}): {output}")
         gateway = GatewayProcess(
-            data_dir, workers=workers, command=[command], log_path=work_dir / "logs" / "imgate.log"
+            data_dir,
+            workers=workers,
+            settings=settings,
+            command=[command],
+            log_path=work_dir / "logs" / ("imgate.log" if data_name == "gw-var" else f"{data_name}.log"),
         )
         try:
             gateway.start(timeout=60.0)

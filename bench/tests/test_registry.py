@@ -11,7 +11,21 @@ from bench.workloads import misses  # noqa: F401 - registers the workloads
 
 def test_workloads_run_in_the_issue_order() -> None:
     names = [w.name for w in registered()]
-    assert names == ["photo-miss", "large-miss", "srcset", "hit-one", "hit-1000", "memory", "capture"]
+    assert names == [
+        "photo-miss",
+        "large-miss",
+        "srcset",
+        "remote-photo-miss",
+        "remote-srcset",
+        "hit-one",
+        "hit-1000",
+        "hit-one-limits",
+        "hit-one-domain",
+        "two-nodes",
+        "memory",
+        "encode-times",
+        "capture",
+    ]
 
 
 def test_a_group_selects_all_its_workloads() -> None:

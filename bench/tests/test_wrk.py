@@ -25,6 +25,7 @@ class _Recorder(BaseHTTPRequestHandler):
         with self.lock:
             self.seen.append(self.path)
             self.ports.append(self.client_address[1])
+            _HOSTS.append(self.headers.get("Host", ""))
         status = 404 if self.path.startswith("/missing") else 200
         self.send_response(status)
         self.send_header("Content-Length", "2")
@@ -36,6 +37,7 @@ class _Recorder(BaseHTTPRequestHandler):
 
 
 _PORTS: list[int] = []
+_HOSTS: list[str] = []
 
 
 @pytest.fixture
@@ -64,6 +66,16 @@ def test_plain_mode_requests_exactly_the_listed_paths(server: tuple[str, list[st
     assert set(seen) == set(paths)
 
 
+def test_a_host_header_can_be_sent_instead_of_the_urls(server: tuple[str, list[str]], tmp_path: Path) -> None:
+    base_url, _ = server
+    _HOSTS.clear()
+    run_load(Load(base_url, ["/a.jpg"], bust=False, concurrency=1, duration_s=1, host="img.bench.test"), tmp_path)
+    assert _HOSTS and set(_HOSTS) == {"img.bench.test"}
+    _HOSTS.clear()
+    run_load(Load(base_url, ["/a.jpg"], bust=False, concurrency=1, duration_s=1), tmp_path)
+    assert _HOSTS and set(_HOSTS) == {base_url.removeprefix("http://")}
+
+
 def test_bust_mode_makes_every_request_a_new_key(server: tuple[str, list[str]], tmp_path: Path) -> None:
     base_url, seen = server
     stats = run_load(Load(base_url, ["/a.jpg?w=1", "/b.jpg"], bust=True, concurrency=2, duration_s=1), tmp_path)
@@ -72,6 +84,27 @@ def test_bust_mode_makes_every_request_a_new_key(server: tuple[str, list[str]], 
     assert all("v=" in path for path in seen)
     assert any(path.startswith("/b.jpg?v=") for path in seen), "a path without a query needs '?'"
     assert any(path.startswith("/a.jpg?w=1&v=") for path in seen)
+
+
+def test_originals_each_gives_every_request_a_new_original(server: tuple[str, list[str]], tmp_path: Path) -> None:
+    base_url, seen = server
+    paths = ["/o/{origin}/a.jpg?w=1", "/o/{origin}/a.jpg?w=2"]
+    run_load(Load(base_url, paths, bust=False, concurrency=2, duration_s=1, originals="each"), tmp_path)
+    tags = [path.split("/")[2] for path in seen]
+    assert seen and "{origin}" not in "".join(seen)
+    assert len(tags) == len(set(tags)), "two requests shared an original"
+
+
+def test_originals_burst_shares_one_original_per_pass(server: tuple[str, list[str]], tmp_path: Path) -> None:
+    base_url, seen = server
+    paths = [f"/o/{{origin}}/a.jpg?w={width}" for width in (1, 2, 3)]
+    run_load(Load(base_url, paths, bust=False, concurrency=1, duration_s=1, originals="burst"), tmp_path)
+    by_tag: dict[str, list[str]] = {}
+    for path in seen:
+        by_tag.setdefault(path.split("/")[2], []).append(path.rsplit("=", 1)[1])
+    assert len(by_tag) > 1, "a new original per pass over the list"
+    complete = [widths for widths in by_tag.values() if len(widths) == 3]
+    assert complete and all(sorted(widths) == ["1", "2", "3"] for widths in complete)
 
 
 def test_connections_are_kept_unless_reconnect_is_asked(server: tuple[str, list[str]], tmp_path: Path) -> None:

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from bench.workloads import capture, hits, memory, misses
+from bench.workloads import capture, domains, encode_times, hits, limits, memory, misses, remote, two_nodes
 
-__all__ = ["capture", "hits", "memory", "misses"]
+__all__ = ["capture", "domains", "encode_times", "hits", "limits", "memory", "misses", "remote", "two_nodes"]

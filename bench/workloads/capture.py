@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 
 from bench.capture_bench import run_capture_bench
+from bench.capture_jobs_bench import run_capture_jobs_bench
 from bench.registry import workload
 from bench.results import WorkloadResult
 from bench.session import BenchSession
@@ -35,6 +36,15 @@ def capture(session: BenchSession) -> WorkloadResult | None:
         f" processes {memory['processes_start']} -> {memory['processes_end']}"
         f" ({'flat' if numbers['targets']['memory_flat'] else 'GROWING'})",
     ]
+    # The API-job variant: submit, poll, completed, through a real gateway (bench/capture_jobs_bench.py).
+    jobs = run_capture_jobs_bench(jobs=12 if quick else 40, concurrency=4)
+    numbers["api_jobs"] = jobs
+    latency = jobs["submit_to_completed"] or {"p50_s": float("nan"), "p95_s": float("nan")}
+    notes.append(
+        f"API jobs (POST /captures, poll until completed): {jobs['jobs_per_s']:.2f} jobs/s at concurrency 4;"
+        f" submit to completed p50 {latency['p50_s']:.2f} s, p95 {latency['p95_s']:.2f} s"
+        f" ({jobs['completed']}/{jobs['jobs']} completed)"
+    )
     return WorkloadResult("capture", "page captures (simple local page)", 4, notes=notes, extra=numbers)
 
 

@@ -10,6 +10,7 @@ last_used.py     LastUsedThrottle: a key's last-used time written at most once a
 audit.py         AuditEntry, AuditPage and its cursor
 networks.py      a workspace's IP allowlist: CIDR entries in normal form, address matching
 sqlite.py        SqliteAccountStore (schema and row mapping in sqlite_schema.py)
+postgres.py      PostgresAccountStore, several nodes on one database (schema in postgres_schema.py)
 memory.py        MemoryAccountStore, for tests and throwaway demos
 factory.py       build_account_store(settings)
 secrets.py       SecretBox: storage credentials sealed at rest; keyring.py: the process's box

@@ -125,6 +125,10 @@ class CaptureJobStore(Protocol):
 
     def stats(self, *, now: float, worker_window: float) -> QueueStats: ...
 
+    def unfinished(self, namespace: str) -> int:
+        """How many of the workspace's jobs are queued or processing (the captures quota counts them)."""
+        ...
+
     def heartbeat(self, worker: str, at: float) -> None:
         """A worker says it is running (``stats`` counts those seen within its window)."""
         ...
@@ -137,3 +141,8 @@ class CaptureJobStore(Protocol):
     def set_webhook_secret(self, namespace: str, sealed: str, at: float) -> None: ...
 
     def webhook_secret(self, namespace: str) -> str | None: ...
+
+    def forget(self, namespace: str) -> None:
+        """The workspace is being deleted: its jobs and webhook secret go (in the account store's own tables
+        its rows go with the workspace's anyway; a store beside it, Redis, needs this)."""
+        ...

@@ -1,8 +1,11 @@
 """Custom domains: the ``Domain`` record, its states, and the ``DomainStore`` protocol (``store.domains``).
 
 A workspace binds a hostname (``img.customer.com``) so that requests with that Host are its images, with the
-whole path as the key. The hostname is stored normalised (``gateway.domains.normalise``) and is the record's
-identity: one hostname belongs to at most one workspace at a time (``DomainTaken``).
+whole path as the key. The hostname is stored normalised (``gateway.domains.normalise``). A record is one
+workspace's claim on a hostname, so several workspaces may claim one name while none has proved it: a claim
+proves nothing (anyone can type any name), only the DNS proof naming the workspace does. The first claim to
+VERIFY wins the name: at most one record per hostname is ``verified`` (the store refuses a second), and the
+other workspaces' claims on it go to ``failed`` with the reason ``VERIFIED_ELSEWHERE``.
 
 States::
 
@@ -17,11 +20,13 @@ Only ``verified`` is routed. ``reason`` says, in words for the customer, why the
 
 Semantics every implementation keeps (``tests/gateway/accounts/domains_contract.py``):
 
-- ``add`` refuses a hostname another workspace holds in any state but ``removed`` (``DomainTaken``), a
-  workspace that does not exist (``WorkspaceMissing``), and one more domain than ``limit`` counting the
-  workspace's domains that are not removed (``DomainLimitReached``); all three checked in the write's own
-  transaction. Adding a hostname the same workspace already holds answers the stored record unchanged.
-  Adding over a ``removed`` record starts it afresh (new token, ``pending``).
+- ``add`` refuses a hostname another workspace holds ``verified`` (``DomainTaken``; a pending or failed claim of
+  another workspace blocks nobody), a workspace that does not exist (``WorkspaceMissing``), and one more
+  domain than ``limit`` counting the workspace's domains that are not removed (``DomainLimitReached``); all
+  three checked in the write's own transaction. Adding a hostname the same workspace already holds answers
+  the stored record unchanged. Adding over its own ``removed`` record starts it afresh (new token, ``pending``).
+- ``save_check`` of a ``verified`` result while another workspace holds the name verified stores ``failed``
+  with ``VERIFIED_ELSEWHERE`` instead; one that verifies turns every other claim on the name ``failed``.
 - ``claim_due`` hands each due domain to exactly one caller across processes: it sets ``checked_at`` to
   ``now`` in the same transaction that selects it, so two workers re-checking at once never check one twice.
 - Deleting a workspace deletes its domains.
@@ -42,9 +47,14 @@ DOMAIN_STATES = (PENDING, VERIFIED, FAILED, REMOVED)
 CHECKED_STATES = (PENDING, VERIFIED, FAILED)
 
 
+# The reason a claim is failed with when another workspace proved the name first (or holds it already).
+VERIFIED_ELSEWHERE = "verified by another workspace"
+
+
 def new_token() -> str:
-    """A verification token for the TXT record: 24 random bytes, URL-safe (32 characters)."""
-    return secrets.token_urlsafe(24)
+    """A verification token: 16 random bytes as 32 lower-case hex digits, so it is one valid DNS label and reads
+    the same in the TXT record and in the CNAME target ``<token>.<cname_target>`` (DNS ignores case)."""
+    return secrets.token_hex(16)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +64,8 @@ class Domain:
     state: str = PENDING
     # Why the last check did not verify, for the customer ("the CNAME points at other.example, not …").
     reason: str = ""
-    # What the TXT record ``_imgate-challenge.<hostname>`` must hold (for apex domains without a CNAME).
+    # The proof that names this workspace: what the TXT record ``_imgate-challenge.<hostname>`` holds, or the
+    # first label of the CNAME target ``<token>.<cname_target>``.
     token: str = ""
     created_at: float = 0.0
     # When the last check started (0: never checked).
@@ -93,8 +104,12 @@ class DomainStore(Protocol):
         is set here."""
         ...
 
-    def get(self, hostname: str) -> Domain | None:
-        """The record of ``hostname`` in any state (a removed one too), or None."""
+    def get(self, namespace: str, hostname: str) -> Domain | None:
+        """The workspace's record of ``hostname`` in any state (a removed one too), or None."""
+        ...
+
+    def routed(self, hostname: str) -> Domain | None:
+        """The ``verified`` record of ``hostname`` (at most one exists), or None."""
         ...
 
     def in_workspace(self, namespace: str) -> list[Domain]:
@@ -104,7 +119,9 @@ class DomainStore(Protocol):
     def save_check(self, domain: Domain) -> Domain | None:
         """Write a check's result (``state``, ``reason``, ``failures``, ``checked_at``) unless the domain was
         removed or re-added meanwhile (another token) or a check that started later was saved (a later
-        ``checked_at``): then None, and nothing is written."""
+        ``checked_at``): then None, and nothing is written. A ``verified`` result is stored as ``failed``
+        (``VERIFIED_ELSEWHERE``) when another workspace holds the name verified, and otherwise turns the other
+        workspaces' claims on the name ``failed`` in the same transaction."""
         ...
 
     def remove(self, namespace: str, hostname: str) -> Domain | None:

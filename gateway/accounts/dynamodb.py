@@ -19,13 +19,16 @@ Single-table design (``PK`` / ``SK``; ``gsi1`` and ``gsi2`` are the global secon
     WS#<ns>                  AUDIT#<at>#<entry id>       audit row; ttl = retention end
     WS#<ns>                  USAGE#<day>                 usage counters (ADD), gateway.accounts.dynamodb_usage
     WS#<ns>                  WEBHOOKSECRET               sealed webhook secret (capture jobs)
+    WS#<ns>                  DOMAIN#<host>               the workspace's marker of its domain claim (its list, the cap)
     STRIPE#<customer>        UNIQUE                      the one workspace a Stripe customer pays for
     USER#<user id>           USER                        user
     EMAIL#<normal email>     UNIQUE                      uniqueness of an address, and its lookup
     KEYHASH#<sha256>         UNIQUE                      uniqueness of a key digest, and lookup by it
     KEYID#<key id>           UNIQUE                      uniqueness of a key id, and its workspace
     WEBHOOK#<event id>       EVENT                       processed webhook deliveries
-    DOMAIN#<host>            DOMAIN                      custom domain (lookup by host); gsi1 = DOMAINS#<ns>
+    DOMAIN#<host>            CLAIM#<ns>                  one workspace's claim on a custom domain (any state)
+    DOMAIN#<host>            VERIFIED                    copy of the one verified claim: routing by host, and the
+                                                         name's uniqueness (gateway.accounts.dynamodb_domains)
     CODE#<code id>           CODE                        sign-in code; gsi1 = CODES#<email>, gsi2 = CODESFROM#<client>
     SESSION#<digest>         SESSION                     dashboard session; gsi1 = SESSIONS#<user id>
     JOB#<job id>             JOB                         capture job; gsi1 = JOBS#<ns>, gsi2 = QUEUE while unfinished
@@ -36,9 +39,9 @@ Single-table design (``PK`` / ``SK``; ``gsi1`` and ``gsi2`` are the global secon
 How the checks hold across nodes:
 
 - the revision compare-and-set is a conditional write (``revision = :r``; otherwise ``WorkspaceConflict``);
-- uniqueness (namespace, Stripe customer, email, key prefix, digest and id, domain) is an item per unique value,
-  written with ``attribute_not_exists`` in the same ``TransactWriteItems`` as the record, so two nodes racing to
-  create the same thing cannot both succeed;
+- uniqueness (namespace, Stripe customer, email, key prefix, digest and id, verified domain) is an item per
+  unique value, written with ``attribute_not_exists`` in the same ``TransactWriteItems`` as the record, so two
+  nodes racing to create the same thing cannot both succeed;
 - lookups that must see the latest write (an API key by digest, a user by email, a domain by host) read those
   items by key with a strongly consistent read: global secondary indexes are only eventually consistent, so
   they serve listings only (a revoked key must be refused from the very next request);
@@ -47,7 +50,7 @@ How the checks hold across nodes:
   members, domains), which its deletion takes too: nothing is added to a workspace while it is deleted.
 
 Deleting a workspace deletes its partition (everything under ``WS#<ns>``), the unique items its records point at,
-and its domains and capture jobs (found through ``gsi1``).
+and its domain claims (found through its markers) and capture jobs (found through ``gsi1``).
 """
 
 from __future__ import annotations
@@ -121,6 +124,117 @@ def _revision_bump(namespace: str) -> Item:
 
 def _doc(item: Item) -> dict[str, Any]:
     return cast(dict[str, Any], json.loads(text(item, "doc")))
+
+
+# Item builders: the store writes each record through these, and so does the copy from SQLite
+# (``gateway.accounts.dynamodb_copy``), so a record has one layout wherever it comes from.
+
+
+def mark_items(mark: MarkPreset) -> tuple[Item, list[Item]]:
+    """The mark's item and, for an image over ``INLINE_IMAGE``, its chunk items under a new generation."""
+    settings = {
+        f.name: getattr(mark, f.name)
+        for f in dataclasses.fields(MarkPreset)
+        if f.name not in ("namespace", "name", "image_data", "updated_at")
+    }
+    pk = _ws(mark.namespace)
+    item: Item = {
+        "PK": s(pk),
+        "SK": s(f"MARK#{mark.name}"),
+        "doc": s(json.dumps(settings, sort_keys=True)),
+        "updated_at": n(mark.updated_at),
+    }
+    data = mark.image_data
+    if len(data) <= INLINE_IMAGE:
+        item["img"] = {"B": data}
+        return item, []
+    gen = secrets.token_hex(4)
+    item["gen"], item["chunks"] = s(gen), n((len(data) + CHUNK - 1) // CHUNK)
+    chunks = [
+        {"PK": s(pk), "SK": s(f"MARKIMG#{mark.name}#{gen}#{i:05d}"), "img": {"B": data[at : at + CHUNK]}}
+        for i, at in enumerate(range(0, len(data), CHUNK))
+    ]
+    return item, chunks
+
+
+def rule_item(rule: MarkRule) -> Item:
+    return {
+        "PK": s(_ws(rule.namespace)),
+        "SK": s(f"RULE#{rule.rule_id:012d}"),
+        "pos": n(rule.position),
+        "preset": s(rule.preset),
+        "key_patterns": s(json.dumps(list(rule.key_patterns))),
+        "src_host_patterns": s(json.dumps(list(rule.src_host_patterns))),
+    }
+
+
+def user_items(user: User) -> list[Item]:
+    """The user and the unique item of its address."""
+    return [
+        {"PK": s(f"USER#{user.user_id}"), "SK": s("USER"), "doc": s(json.dumps(dataclasses.asdict(user)))},
+        {"PK": s(f"EMAIL#{user.email}"), "SK": s("UNIQUE"), "user_id": s(user.user_id)},
+    ]
+
+
+def member_item(membership: Membership) -> Item:
+    return {
+        "PK": s(_ws(membership.namespace)),
+        "SK": s(f"MEMBER#{membership.user_id}"),
+        "G1PK": s(f"USER#{membership.user_id}"),
+        "G1SK": s(membership.namespace),
+        "member_role": s(membership.role),
+    }
+
+
+def key_items(key: ApiKey) -> list[Item]:
+    """The key's record, then the unique items of its prefix, its id and its digest."""
+    pk = _ws(key.namespace)
+    doc = {f.name: getattr(key, f.name) for f in dataclasses.fields(ApiKey)}
+    del doc["last_used_at"], doc["revoked_at"]
+    refs = [f"KEYID#{key.key_id}|UNIQUE", f"KEYHASH#{key.sha256}|UNIQUE"]
+    record: Item = {
+        "PK": s(pk),
+        "SK": s(f"KEY#{key.key_id}"),
+        "doc": s(json.dumps(doc)),
+        "sort": s(f"{padded(key.created_at)}#{key.key_id}"),
+        "refs": {"L": [s(ref) for ref in refs]},
+    }
+    if key.last_used_at is not None:
+        record["last_used_at"] = n(key.last_used_at)
+    if key.revoked_at is not None:
+        record["revoked_at"] = n(key.revoked_at)
+    pointer = {"namespace": s(key.namespace), "key_id": s(key.key_id)}
+    return [
+        record,
+        {"PK": s(pk), "SK": s(f"KEYPREFIX#{key.prefix}"), **pointer},
+        {"PK": s(f"KEYID#{key.key_id}"), "SK": s("UNIQUE"), **pointer},
+        {"PK": s(f"KEYHASH#{key.sha256}"), "SK": s("UNIQUE"), **pointer},
+    ]
+
+
+def key_use_item(namespace: str, use: KeyUse) -> Item:
+    """A day's count as one item (``count_key_use`` adds to the same item)."""
+    return {
+        "PK": s(_ws(namespace)),
+        "SK": s(f"KEYUSE#{use.day.isoformat()}#{use.key_id}"),
+        "key_id": s(use.key_id),
+        "use_day": s(use.day.isoformat()),
+        "requests": _number(use.requests),
+    }
+
+
+def audit_item(entry: AuditEntry, expires_at: float) -> Item:
+    return {
+        "PK": s(_ws(entry.namespace)),
+        "SK": s(f"AUDIT#{padded(entry.at)}#{entry.entry_id:012d}"),
+        "doc": s(json.dumps(dataclasses.asdict(entry))),
+        "at": n(entry.at),
+        "ttl": n(int(expires_at)),
+    }
+
+
+def webhook_event_item(event_id: str, received_at: float) -> Item:
+    return {"PK": s(f"WEBHOOK#{event_id}"), "SK": s("EVENT"), "received_at": n(received_at)}
 
 
 class DynamoAccountStore:
@@ -285,39 +399,14 @@ class DynamoAccountStore:
 
     def put_mark(self, mark: MarkPreset) -> MarkPreset:
         stored = dataclasses.replace(mark, updated_at=time.time())
-        settings = {
-            f.name: getattr(stored, f.name)
-            for f in dataclasses.fields(MarkPreset)
-            if f.name not in ("namespace", "name", "image_data", "updated_at")
-        }
         pk = _ws(mark.namespace)
-        item: Item = {
-            "PK": s(pk),
-            "SK": s(f"MARK#{mark.name}"),
-            "doc": s(json.dumps(settings, sort_keys=True)),
-            "updated_at": n(stored.updated_at),
-        }
+        item, chunks = mark_items(stored)
         with self.table.lock(pk):
             self._require(mark.namespace)
             old = self.table.get(pk, f"MARK#{mark.name}")
-            data = stored.image_data
-            if len(data) <= INLINE_IMAGE:
-                item["img"] = {"B": data}
-            else:
-                # Chunks first, under a new generation, then the mark pointing at them: a reader never sees a
-                # mark whose chunks are half written.
-                gen = secrets.token_hex(4)
-                item["gen"], item["chunks"] = s(gen), n((len(data) + CHUNK - 1) // CHUNK)
-                self.table.put_all(
-                    [
-                        {
-                            "PK": s(pk),
-                            "SK": s(f"MARKIMG#{mark.name}#{gen}#{i:05d}"),
-                            "img": {"B": data[at : at + CHUNK]},
-                        }
-                        for i, at in enumerate(range(0, len(data), CHUNK))
-                    ]
-                )
+            # Chunks first, under a new generation, then the mark pointing at them: a reader never sees a mark
+            # whose chunks are half written.
+            self.table.put_all(chunks)
             if not self.table.transact([_revision_bump(mark.namespace), put_action(item)]):
                 raise WorkspaceMissing(mark.namespace)
             if old is not None and "gen" in old:
@@ -364,18 +453,7 @@ class DynamoAccountStore:
         for position, rule_id in enumerate(order, start=1):
             rule = rules[rule_id]
             if rule_id == new:
-                actions.append(
-                    put_action(
-                        {
-                            "PK": s(pk),
-                            "SK": s(f"RULE#{rule_id:012d}"),
-                            "pos": n(position),
-                            "preset": s(rule.preset),
-                            "key_patterns": s(json.dumps(list(rule.key_patterns))),
-                            "src_host_patterns": s(json.dumps(list(rule.src_host_patterns))),
-                        }
-                    )
-                )
+                actions.append(put_action(rule_item(dataclasses.replace(rule, position=position))))
             elif rule.position != position:
                 actions.append(update_action(pk, f"RULE#{rule_id:012d}", "SET pos = :p", values={":p": n(position)}))
         for start in range(0, len(actions), 100):
@@ -432,22 +510,14 @@ class DynamoAccountStore:
 
     def create_user(self, email: str, at: float | None = None) -> User:
         user = User(new_user_id(), normalise_email(email), created_at=stamp(at))
-        ok = self.table.transact(
-            [
-                put_action(self._user_item(user), "attribute_not_exists(PK)"),
-                put_action(
-                    {"PK": s(f"EMAIL#{user.email}"), "SK": s("UNIQUE"), "user_id": s(user.user_id)},
-                    "attribute_not_exists(PK)",
-                ),
-            ]
-        )
+        ok = self.table.transact([put_action(item, "attribute_not_exists(PK)") for item in user_items(user)])
         if not ok:
             raise UserExists(user.email)
         return user
 
     @staticmethod
     def _user_item(user: User) -> Item:
-        return {"PK": s(f"USER#{user.user_id}"), "SK": s("USER"), "doc": s(json.dumps(dataclasses.asdict(user)))}
+        return user_items(user)[0]
 
     def get_user(self, user_id: str) -> User | None:
         item = self.table.get(f"USER#{user_id}", "USER")
@@ -476,14 +546,7 @@ class DynamoAccountStore:
             self._require(namespace)
             if self.get_user(user_id) is None:
                 raise UserMissing(user_id)
-            item = {
-                "PK": s(_ws(namespace)),
-                "SK": s(f"MEMBER#{user_id}"),
-                "G1PK": s(f"USER#{user_id}"),
-                "G1SK": s(namespace),
-                "member_role": s(role),
-            }
-            if not self.table.put(item, "attribute_not_exists(PK)"):
+            if not self.table.put(member_item(membership), "attribute_not_exists(PK)"):
                 raise MemberExists(namespace, user_id)
         return membership
 
@@ -539,20 +602,9 @@ class DynamoAccountStore:
     def create_api_key(self, key: ApiKey, at: float | None = None) -> ApiKey:
         stored = dataclasses.replace(key, created_at=stamp(at), last_used_at=None, revoked_at=None)
         pk = _ws(key.namespace)
-        doc = {f.name: getattr(stored, f.name) for f in dataclasses.fields(ApiKey)}
-        del doc["last_used_at"], doc["revoked_at"]
-        refs = [f"KEYID#{key.key_id}|UNIQUE", f"KEYHASH#{key.sha256}|UNIQUE"]
-        record = {
-            "PK": s(pk),
-            "SK": s(f"KEY#{key.key_id}"),
-            "doc": s(json.dumps(doc)),
-            "sort": s(f"{padded(stored.created_at)}#{key.key_id}"),
-            "refs": {"L": [s(ref) for ref in refs]},
-        }
-        pointer = {"namespace": s(key.namespace), "key_id": s(key.key_id)}
         # Under the workspace's lock, which its deletion takes too: no key is left behind in a deleted workspace.
         with self.table.lock(pk):
-            ok = self._put_key(pk, record, pointer, key)
+            ok = self._put_key(stored)
         if not ok:
             self._require(key.namespace)
             if self.table.get(pk, f"KEYPREFIX#{key.prefix}") is not None:
@@ -560,16 +612,11 @@ class DynamoAccountStore:
             raise ValueError("that API key is stored already")
         return stored
 
-    def _put_key(self, pk: str, record: Item, pointer: Item, key: ApiKey) -> bool:
+    def _put_key(self, key: ApiKey) -> bool:
         return self.table.transact(
             [
-                check_action(pk, "WS", "attribute_exists(PK)"),
-                put_action(record, "attribute_not_exists(PK)"),
-                put_action({"PK": s(pk), "SK": s(f"KEYPREFIX#{key.prefix}"), **pointer}, "attribute_not_exists(PK)"),
-                put_action({"PK": s(f"KEYID#{key.key_id}"), "SK": s("UNIQUE"), **pointer}, "attribute_not_exists(PK)"),
-                put_action(
-                    {"PK": s(f"KEYHASH#{key.sha256}"), "SK": s("UNIQUE"), **pointer}, "attribute_not_exists(PK)"
-                ),
+                check_action(_ws(key.namespace), "WS", "attribute_exists(PK)"),
+                *(put_action(item, "attribute_not_exists(PK)") for item in key_items(key)),
             ]
         )
 
@@ -646,16 +693,8 @@ class DynamoAccountStore:
 
     def append_audit(self, entry: AuditEntry) -> AuditEntry:
         stored = dataclasses.replace(entry, entry_id=self.table.next_id("audit_id"))
-        self.table.put(
-            {
-                "PK": s(_ws(entry.namespace)),
-                "SK": s(f"AUDIT#{padded(entry.at)}#{stored.entry_id:012d}"),
-                "doc": s(json.dumps(dataclasses.asdict(stored))),
-                "at": n(entry.at),
-                # Retention counts from the wall clock, so a row the caller dated otherwise is kept as long.
-                "ttl": n(int(time.time() + self._audit_ttl)),
-            }
-        )
+        # Retention counts from the wall clock, so a row the caller dated otherwise is kept as long.
+        self.table.put(audit_item(stored, time.time() + self._audit_ttl))
         return stored
 
     def list_audit(
@@ -695,8 +734,7 @@ class DynamoAccountStore:
 
     def record_webhook_event(self, event_id: str, at: float | None = None) -> bool:
         check_event_id(event_id)
-        item = {"PK": s(f"WEBHOOK#{event_id}"), "SK": s("EVENT"), "received_at": n(stamp(at))}
-        return self.table.put(item, "attribute_not_exists(PK)")
+        return self.table.put(webhook_event_item(event_id, stamp(at)), "attribute_not_exists(PK)")
 
     def forget_webhook_event(self, event_id: str) -> bool:
         return self.table.delete(f"WEBHOOK#{event_id}", "EVENT")

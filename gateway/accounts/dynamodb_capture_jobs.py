@@ -60,6 +60,14 @@ def _ended(job: CaptureJob, at: float, error: tuple[str, str] | None = None) -> 
     return dataclasses.replace(ended, status="failed", error_code=error[0], error_message=error[1])
 
 
+def worker_item(worker: str, seen_at: float) -> Item:
+    return {"PK": s("WORKERS"), "SK": s(worker), "seen": n(seen_at)}
+
+
+def webhook_secret_item(namespace: str, sealed: str, at: float) -> Item:
+    return {"PK": s(f"WS#{namespace}"), "SK": s("WEBHOOKSECRET"), "sealed": s(sealed), "at": n(at)}
+
+
 class DynamoCaptureJobStore:
     def __init__(self, table: Table) -> None:
         self._table = table
@@ -215,13 +223,13 @@ class DynamoCaptureJobStore:
         return sum(1 for item in self._queue() if text(item, "namespace") == namespace)
 
     def heartbeat(self, worker: str, at: float) -> None:
-        self._table.put({"PK": s("WORKERS"), "SK": s(worker), "seen": n(at)})
+        self._table.put(worker_item(worker, at))
 
     def retire_worker(self, worker: str) -> None:
         self._table.delete("WORKERS", worker)
 
     def set_webhook_secret(self, namespace: str, sealed: str, at: float) -> None:
-        self._table.put({"PK": s(f"WS#{namespace}"), "SK": s("WEBHOOKSECRET"), "sealed": s(sealed), "at": n(at)})
+        self._table.put(webhook_secret_item(namespace, sealed, at))
 
     def webhook_secret(self, namespace: str) -> str | None:
         item = self._table.get(f"WS#{namespace}", "WEBHOOKSECRET")

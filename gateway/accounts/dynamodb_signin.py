@@ -40,6 +40,21 @@ def _session(item: Item) -> Session:
     )
 
 
+def session_item(session: Session) -> Item:
+    item: Item = {
+        "PK": s(f"SESSION#{session.digest}"),
+        "SK": s("SESSION"),
+        "G1PK": s(f"SESSIONS#{session.user_id}"),
+        "G1SK": s(session.digest),
+        "created_at": n(session.created_at),
+        "last_seen_at": n(session.last_seen_at),
+        "ttl": n(int(time.time() + SESSION_TTL)),
+    }
+    if session.revoked_at is not None:
+        item["revoked_at"] = n(session.revoked_at)
+    return item
+
+
 class DynamoSignInStore:
     def __init__(self, table: Table) -> None:
         self._table = table
@@ -144,18 +159,7 @@ class DynamoSignInStore:
         return len(old)
 
     def add_session(self, session: Session) -> None:
-        item: Item = {
-            "PK": s(f"SESSION#{session.digest}"),
-            "SK": s("SESSION"),
-            "G1PK": s(f"SESSIONS#{session.user_id}"),
-            "G1SK": s(session.digest),
-            "created_at": n(session.created_at),
-            "last_seen_at": n(session.last_seen_at),
-            "ttl": n(int(time.time() + SESSION_TTL)),
-        }
-        if session.revoked_at is not None:
-            item["revoked_at"] = n(session.revoked_at)
-        if not self._table.put(item, "attribute_not_exists(PK)"):
+        if not self._table.put(session_item(session), "attribute_not_exists(PK)"):
             raise ValueError("a session with that id is stored already")
 
     def get_session(self, digest: str) -> Session | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 
-from gateway.accounts.dynamodb_table import TRANSACTION_ITEMS, Item, Table, check_action, n, num, text, update_action
+from gateway.accounts.dynamodb_table import TRANSACTION_ITEMS, Item, Table, check_action, n, num, s, text, update_action
 from gateway.accounts.usage import (
     COUNTERS,
     DailyUsage,
@@ -31,6 +31,14 @@ def _daily(namespace: str, item: Item) -> DailyUsage:
     errors = {name.removeprefix(_ERROR): int(num(item, name) or 0) for name in item if name.startswith(_ERROR)}
     day = date.fromisoformat(text(item, "SK").removeprefix("USAGE#"))
     return DailyUsage(namespace, day, errors={code: v for code, v in errors.items() if v}, **counts)
+
+
+def usage_item(usage: DailyUsage) -> Item:
+    """A day's counters as one item, as ``add_batch``'s additions leave it (``_daily`` reads it back)."""
+    item: Item = {"PK": s(f"WS#{usage.namespace}"), "SK": s(f"USAGE#{usage.day.isoformat()}")}
+    item.update({name: n(getattr(usage, name)) for name in COUNTERS})
+    item.update({f"{_ERROR}{code}": n(count) for code, count in usage.errors.items()})
+    return item
 
 
 def _has_counts(usage: DailyUsage) -> bool:

@@ -16,8 +16,15 @@ import time
 from datetime import date
 
 from gateway.accounts.audit import AuditEntry, AuditPage, check_page_size, decode_cursor, page_of
+from gateway.accounts.capture_jobs import CaptureJobStore
+from gateway.accounts.domains import DomainStore
 from gateway.accounts.keys import ApiKey, KeyUse
+from gateway.accounts.memory_capture_jobs import MemoryCaptureJobStore
+from gateway.accounts.memory_domains import MemoryDomainStore
+from gateway.accounts.memory_signin import MemorySignInStore
+from gateway.accounts.memory_usage import MemoryUsageStore
 from gateway.accounts.models import MarkPreset, MarkRule, Workspace
+from gateway.accounts.signin import SignInStore
 from gateway.accounts.store import (
     KeyPrefixTaken,
     LastOwner,
@@ -35,6 +42,7 @@ from gateway.accounts.store import (
     placed,
     stamp,
 )
+from gateway.accounts.usage import UsageStore
 from gateway.accounts.users import InvalidEmail, Membership, User, new_user_id, normalise_email
 
 
@@ -54,6 +62,13 @@ class MemoryAccountStore:
         self._audit: list[AuditEntry] = []
         self._audit_ids = itertools.count(1)
         self._webhook_events: dict[str, float] = {}
+        self._usage = MemoryUsageStore(lambda namespace: namespace in self._workspaces)
+        self.usage: UsageStore = self._usage
+        self.signins: SignInStore = MemorySignInStore()
+        self._domains = MemoryDomainStore(lambda namespace: namespace in self._workspaces)
+        self.domains: DomainStore = self._domains
+        self._capture_jobs = MemoryCaptureJobStore()
+        self.capture_jobs: CaptureJobStore = self._capture_jobs
 
     def get_workspace(self, namespace: str) -> Workspace | None:
         with self._lock:
@@ -96,6 +111,9 @@ class MemoryAccountStore:
                 del self._keys[key.key_id]
             self._key_use = {used: n for used, n in self._key_use.items() if used[0] in self._keys}
             self._audit = [entry for entry in self._audit if entry.namespace != namespace]
+            self._usage.forget(namespace)
+            self._domains.forget(namespace)
+            self._capture_jobs.forget(namespace)
             return self._workspaces.pop(namespace, None) is not None
 
     def find_workspace_by_stripe_customer(self, customer_id: str) -> Workspace | None:
@@ -338,11 +356,25 @@ class MemoryAccountStore:
             self._audit.append(stored)
         return stored
 
-    def list_audit(self, namespace: str, limit: int = 50, cursor: str | None = None) -> AuditPage:
+    def list_audit(
+        self,
+        namespace: str,
+        limit: int = 50,
+        cursor: str | None = None,
+        *,
+        actor: str | None = None,
+        operation: str | None = None,
+    ) -> AuditPage:
         check_page_size(limit)
         after = decode_cursor(cursor) if cursor is not None else None
         with self._lock:
-            rows = [entry for entry in self._audit if entry.namespace == namespace]
+            rows = [
+                entry
+                for entry in self._audit
+                if entry.namespace == namespace
+                and (actor is None or actor in entry.actor)
+                and (operation is None or operation in entry.operation)
+            ]
         rows.sort(key=lambda entry: (entry.at, entry.entry_id), reverse=True)
         if after is not None:
             rows = [entry for entry in rows if (entry.at, entry.entry_id) < after]

@@ -122,6 +122,10 @@ class MemoryCaptureJobStore:
         oldest = min((j.created_at for j in queued), default=None)
         return QueueStats(len(queued), processing, oldest, workers)
 
+    def unfinished(self, namespace: str) -> int:
+        with self._lock:
+            return sum(1 for j in self._jobs.values() if j.namespace == namespace and j.status in _UNFINISHED)
+
     def heartbeat(self, worker: str, at: float) -> None:
         with self._lock:
             self._workers[worker] = at

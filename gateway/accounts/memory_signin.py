@@ -35,6 +35,18 @@ class MemorySignInStore:
                 and (client is None or code.client == client)
             )
 
+    def add_code_within(self, code: SignInCode, *, since: float, per_email: int, per_client: int) -> bool:
+        with self._lock:
+            recent = [c for c in self._codes.values() if c.created_at >= since]
+            if sum(c.email == code.email for c in recent) >= per_email:
+                return False
+            if sum(c.client == code.client for c in recent) >= per_client:
+                return False
+            if code.code_id in self._codes:
+                raise ValueError("a sign-in code with that id is stored already")
+            self._codes[code.code_id] = code
+            return True
+
     def claim_attempt(self, code_id: str, max_attempts: int) -> bool:
         with self._lock:
             code = self._codes.get(code_id)

@@ -39,9 +39,19 @@ class MemoryUsageStore:
 
     def forget(self, namespace: str) -> None:
         """The workspace was deleted: its counters go with it."""
+        self.delete_workspace(namespace)
+
+    def delete_workspace(self, namespace: str) -> int:
         with self._lock:
-            for key in [key for key in self._days if key[0] == namespace]:
+            gone = [key for key in self._days if key[0] == namespace]
+            for key in gone:
                 del self._days[key]
+        return len(gone)
+
+    def all_days(self, namespace: str) -> list[DailyUsage]:
+        with self._lock:
+            found = [daily(namespace, day, counts) for (owner, day), counts in self._days.items() if owner == namespace]
+        return sorted(found, key=lambda usage: usage.day)
 
     def days(self, namespace: str, first: date, last: date) -> list[DailyUsage]:
         check_range(first, last)

@@ -13,10 +13,27 @@ from dataclasses import dataclass, field
 from gateway.accounts.billing import Billing
 from gateway.accounts.networks import check_allowlist
 from gateway.accounts.plans import PLAN_TIERS, PlanLimits, PlanOverrides, effective_limits
+from gateway.accounts.presets import TransformPreset, check_url_shaping
+from gateway.accounts.signing import SigningKey, check_signing
 
 NAMESPACE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 ORIGIN_KINDS = ("none", "local", "http", "s3")
+IMGIX_COMPAT_MODES = ("strict", "lenient")
 PLANS = PLAN_TIERS
+
+
+# A fallback image is a key in the workspace's origin: plain printable text, no leading slash, no "..".
+_FALLBACK_IMAGE_MAX = 1024
+_FALLBACK_IMAGE_RE = re.compile(r"[^\x00-\x1f\x7f]+")
+
+
+def check_fallback_image(key: str) -> None:
+    if not key:
+        return
+    if len(key) > _FALLBACK_IMAGE_MAX or not _FALLBACK_IMAGE_RE.fullmatch(key):
+        raise ValueError(f"fallback image must be a key of at most {_FALLBACK_IMAGE_MAX} printable characters")
+    if key.startswith("/") or ".." in key.split("/"):
+        raise ValueError("fallback image must be a key inside the origin (no leading / and no ..)")
 
 
 def validate_namespace(namespace: str) -> str:
@@ -47,14 +64,40 @@ class Workspace:
     allowed_origins: tuple[str, ...] = ("*",)
     allowed_sources: tuple[str, ...] = ("*",)
     allowed_capture_domains: tuple[str, ...] = ()
+    # Capture domains switched off (each one of ``allowed_capture_domains``, as spelled there): no new capture
+    # of their pages is taken, and captures already rendered are still served until they expire.
+    disabled_capture_domains: tuple[str, ...] = ()
     # Networks (CIDR, normal form) the management API accepts this workspace's clients from; empty = any.
     ip_allowlist: tuple[str, ...] = ()
     # Seconds a capture's output is kept in the caches; 0 = deliver and keep nothing.
     capture_retention: int = 86400
+    # Whether its custom domains answer with Strict-Transport-Security (over HTTPS): the customer's choice, since
+    # HSTS binds their hostname to HTTPS for two years; off by default.
+    custom_domain_hsts: bool = False
     plan: str = "free"
     # An operator's exceptions to the plan's limits; ``plans.effective_limits`` combines the two.
     limit_overrides: PlanOverrides = field(default_factory=PlanOverrides)
     billing: Billing = field(default_factory=Billing)
+    # Signed image URLs (``gateway.policy.signing``): "off" or "required", and the active secrets, sealed.
+    signing: str = "off"
+    signing_keys: tuple[SigningKey, ...] = field(default=(), repr=False)
+    # URL shaping (``gateway.policy.presets``): named presets, parameters every URL gets, allowed widths.
+    presets: tuple[TransformPreset, ...] = ()
+    default_params: str = ""
+    allowed_widths: tuple[int, ...] = ()
+    width_rounding: str = "up"
+    # imgix migration mode: "strict" refuses imgix parameters imgate does not implement; "lenient" renders
+    # without them, leaves them out of the cache key and names them in X-Imgate-Ignored.
+    imgix_compat: str = "strict"
+    # Outputs keep the source's copyright and artist (EXIF, IPTC, XMP) while every other piece of metadata is
+    # stripped (transforms.copyright); off by default, since even a name can be personal data.
+    keep_copyright: bool = False
+    # A key on the workspace's own origin answered, with the error's status, instead of a JSON error on image
+    # routes (gateway.delivery.fallback); "" = off.
+    fallback_image: str = ""
+    # Capture jobs may take http:// pages and webhooks (gateway.admin.captures), within the gateway's own
+    # ``capture_jobs_allow_http`` (the operator's ceiling); off: https only.
+    capture_jobs_allow_http: bool = False
     purges: tuple[PurgeMarker, ...] = ()
     created_at: float = 0.0
     revision: int = 0
@@ -68,10 +111,20 @@ class Workspace:
         if self.capture_retention < 0:
             raise ValueError("capture retention must be 0 or more seconds")
         object.__setattr__(self, "ip_allowlist", check_allowlist(self.ip_allowlist))
+        check_signing(self.signing, self.signing_keys)
+        check_url_shaping(self.presets, self.allowed_widths, self.width_rounding)
+        if self.imgix_compat not in IMGIX_COMPAT_MODES:
+            raise ValueError("imgix compatibility must be strict or lenient")
+        check_fallback_image(self.fallback_image)
 
     def limits(self) -> PlanLimits:
         """What this workspace may do: its plan with the operator's overrides."""
         return effective_limits(self.plan, self.limit_overrides)
+
+    def retention_in_force(self) -> int:
+        """``capture_retention`` capped by the longest retention the plan offers now: a choice made on a bigger
+        plan is not honoured past a downgrade (it stays stored, and applies again after an upgrade)."""
+        return min(self.capture_retention, max(self.limits().capture_retention_options))
 
     def purged_after(self, source_key: str) -> float:
         """The latest purge covering ``source_key``, at least the workspace's creation: older outputs are stale.

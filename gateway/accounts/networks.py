@@ -15,10 +15,9 @@ import functools
 import ipaddress
 from collections.abc import Iterable
 
-MAX_ENTRIES = 100
+from gateway.addresses import Networks
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+MAX_ENTRIES = 100
 
 
 def normalise_network(text: str) -> str:
@@ -44,25 +43,17 @@ def check_allowlist(entries: Iterable[str]) -> tuple[str, ...]:
 
 
 @functools.lru_cache(maxsize=1024)
-def _compiled(entries: tuple[str, ...]) -> tuple[Network, ...]:
-    return tuple(ipaddress.ip_network(entry) for entry in entries)
-
-
-def parse_address(text: str) -> tuple[Address, ...]:
-    """A client address in each form it has (``[::1]`` brackets allowed; IPv4-mapped IPv6 also unwrapped),
-    or nothing for text that is no address."""
-    try:
-        address = ipaddress.ip_address(text.strip().strip("[]"))
-    except ValueError:
-        return ()
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return address, address.ipv4_mapped
-    return (address,)
+def _compiled(entries: tuple[str, ...]) -> Networks:
+    return Networks(entries)
 
 
 def address_allowed(entries: tuple[str, ...], address: str) -> bool:
-    """True when ``entries`` is empty or one of them holds ``address``."""
+    """True when ``entries`` is empty or one of them holds ``address`` (``gateway.addresses`` matches it)."""
     if not entries:
         return True
-    forms = parse_address(address)
-    return any(form in network for form in forms for network in _compiled(entries) if network.version == form.version)
+    try:
+        # As written, not unwrapped: a mapped address matches both forms, a plain IPv4 one no mapped network.
+        parsed = ipaddress.ip_address(address.strip().strip("[]"))
+    except ValueError:
+        return False
+    return parsed in _compiled(entries)

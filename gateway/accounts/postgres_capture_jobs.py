@@ -192,6 +192,17 @@ class PostgresCaptureJobStore:
         )
         return QueueStats(int(row["queued"]), int(row["processing"]), row["oldest"], int(workers[0]["n"]))
 
+    def unfinished(self, namespace: str) -> int:
+        rows = self._store.query(
+            "SELECT COUNT(*) AS n FROM capture_jobs WHERE namespace = %s AND status IN ('queued', 'processing')",
+            (namespace,),
+        )
+        return int(rows[0]["n"])
+
+    def forget(self, namespace: str) -> None:
+        self._store.execute("DELETE FROM capture_jobs WHERE namespace = %s", (namespace,))
+        self._store.execute("DELETE FROM capture_webhook_secrets WHERE namespace = %s", (namespace,))
+
     def heartbeat(self, worker: str, at: float) -> None:
         self._store.execute(
             "INSERT INTO capture_workers (worker, seen_at) VALUES (%s, %s)"

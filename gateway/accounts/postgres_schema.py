@@ -218,6 +218,17 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE workspaces ADD COLUMN keep_copyright INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE workspaces ADD COLUMN fallback_image TEXT NOT NULL DEFAULT '';
     """,
+    # Custom domains: one claim per (hostname, workspace), so a pending claim blocks nobody, and at most one
+    # verified row per hostname (the first workspace to prove it wins).
+    """
+    ALTER TABLE domains DROP CONSTRAINT domains_pkey;
+    ALTER TABLE domains ADD PRIMARY KEY (hostname, namespace);
+    CREATE UNIQUE INDEX domains_verified_once ON domains (hostname) WHERE state = 'verified';
+    """,
+    # Capture jobs of a workspace that may take http:// pages (within the gateway's capture_jobs_allow_http).
+    """
+    ALTER TABLE workspaces ADD COLUMN capture_jobs_allow_http INTEGER NOT NULL DEFAULT 0;
+    """,
 )
 
 

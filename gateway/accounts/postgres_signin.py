@@ -2,6 +2,8 @@
 
 The two checks that must hold across nodes are single conditional ``UPDATE`` statements, atomic under
 PostgreSQL's row locks: ``claim_attempt`` (attempts below the cap, not used) and ``use_code`` (not used yet).
+``add_code_within`` counts and inserts under a transaction-scoped advisory lock: there is no row to lock before
+the first code of an address exists, and codes are asked for rarely enough that one lock for all is no queue.
 As in SQLite, codes carry no foreign key to the users table: a code is asked for before its user exists.
 """
 
@@ -41,26 +43,34 @@ def _session(row: DictRow) -> Session:
     )
 
 
+# pg_advisory_xact_lock's key serialising the limit check and insert of sign-in codes (next to the others).
+_CODES_LOCK = 0x1A6A80
+_INSERT = (
+    "INSERT INTO signin_codes (code_id, email, digest, client, created_at, expires_at, attempts, used_at)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+)
+
+
+def _values(code: SignInCode) -> tuple[object, ...]:
+    return (
+        code.code_id,
+        code.email,
+        code.digest,
+        code.client,
+        code.created_at,
+        code.expires_at,
+        code.attempts,
+        code.used_at,
+    )
+
+
 class PostgresSignInStore:
     def __init__(self, store: PostgresAccountStore) -> None:
         self._store = store
 
     def add_code(self, code: SignInCode) -> None:
         try:
-            self._store.execute(
-                "INSERT INTO signin_codes (code_id, email, digest, client, created_at, expires_at, attempts,"
-                " used_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-                (
-                    code.code_id,
-                    code.email,
-                    code.digest,
-                    code.client,
-                    code.created_at,
-                    code.expires_at,
-                    code.attempts,
-                    code.used_at,
-                ),
-            )
+            self._store.execute(_INSERT, _values(code))
         except errors.UniqueViolation:
             raise ValueError("a sign-in code with that id is stored already") from None
 
@@ -80,6 +90,22 @@ class PostgresSignInStore:
             sql += " AND client = %s"
             params.append(client)
         return int(self._store.query(sql, tuple(params))[0]["n"])
+
+    def add_code_within(self, code: SignInCode, *, since: float, per_email: int, per_client: int) -> bool:
+        try:
+            with self._store.transaction() as db:
+                db.execute("SELECT pg_advisory_xact_lock(%s)", (_CODES_LOCK,))
+                row = db.execute(
+                    "SELECT COALESCE(SUM((email = %s)::int), 0) AS by_email,"
+                    " COALESCE(SUM((client = %s)::int), 0) AS by_client FROM signin_codes WHERE created_at >= %s",
+                    (code.email, code.client, since),
+                ).fetchone()
+                if row is None or int(row["by_email"]) >= per_email or int(row["by_client"]) >= per_client:
+                    return False
+                db.execute(_INSERT, _values(code))
+                return True
+        except errors.UniqueViolation:
+            raise ValueError("a sign-in code with that id is stored already") from None
 
     def claim_attempt(self, code_id: str, max_attempts: int) -> bool:
         changed = self._store.execute(

@@ -253,6 +253,9 @@ class RedisCaptureJobStore:
         first = float(oldest[0][1]) if oldest else None  # type: ignore[index]
         return QueueStats(queued, processing, first, workers)
 
+    def unfinished(self, namespace: str) -> int:
+        return int(self._redis.scard(f"{self._p}unfinished:{namespace}"))  # type: ignore[arg-type]
+
     def heartbeat(self, worker: str, at: float) -> None:
         self._redis.hset(f"{self._p}workers", worker, repr(at))
 

@@ -3,8 +3,9 @@
 Several nodes flush into the same hashes and HINCRBY adds atomically, so their counts sum without any
 coordination. A flush is one MULTI/EXEC pipeline: all of it is added or none (the flusher keeps the counts and
 tries again). Redis knows no workspaces, so counts are kept whatever the namespace (the request path counts
-only namespaces it resolved); each hash expires ``RETENTION_DAYS`` after its day, which bounds what a deleted
-workspace leaves behind.
+only namespaces it resolved); each hash expires ``RETENTION_DAYS`` after its day. Deleting a workspace deletes
+its hashes (``delete_workspace``, found with SCAN); the expiry bounds what a node that still counted the
+workspace for a moment (its tenancy cache) flushes after that.
 """
 
 from __future__ import annotations
@@ -28,10 +29,17 @@ from gateway.accounts.usage import (
 RETENTION_DAYS = 400  # a year of charts, and the month before it for quotas
 _ERROR_FIELD = "error:"
 _TIMEOUT = 2.0  # seconds: a flush or a read that waits longer fails and is retried or reported
+_SCAN_COUNT = 500  # keys looked at per SCAN step when listing a workspace's hashes
+_DELETE_BATCH = 500  # keys per UNLINK
 
 
 def usage_key(prefix: str, namespace: str, day: date) -> str:
     return f"{prefix}usage:{namespace}:{day.isoformat()}"
+
+
+def _glob_escaped(text: str) -> str:
+    # SCAN's MATCH is a glob: a namespace or prefix is matched as written, never as a pattern.
+    return "".join("\\" + char if char in "*?[]\\" else char for char in text)
 
 
 class RedisUsageStore:
@@ -76,6 +84,34 @@ class RedisUsageStore:
 
     def month_totals(self, namespace: str, year: int, month: int) -> UsageTotals:
         return totals_of(self.days(namespace, *month_range(year, month)))
+
+    def all_days(self, namespace: str) -> list[DailyUsage]:
+        keyed = sorted(self._stored_days(namespace).items())
+        pipe = self._redis.pipeline(transaction=False)
+        for _, key in keyed:
+            pipe.hgetall(key)
+        # A hash may expire between the scan and the read: it is left out like any day without counts.
+        return [
+            _daily(namespace, day, fields) for (day, _), fields in zip(keyed, pipe.execute(), strict=True) if fields
+        ]
+
+    def delete_workspace(self, namespace: str) -> int:
+        keys = list(self._stored_days(namespace).values())
+        pipe = self._redis.pipeline(transaction=False)
+        for start in range(0, len(keys), _DELETE_BATCH):
+            pipe.unlink(*keys[start : start + _DELETE_BATCH])
+        return sum(int(gone) for gone in pipe.execute())
+
+    def _stored_days(self, namespace: str) -> dict[date, str]:
+        """The workspace's hashes by day, found with SCAN (never KEYS: it would block a shared Redis)."""
+        head = usage_key(self._prefix, namespace, date.min)[: -len(date.min.isoformat())]
+        found: dict[date, str] = {}
+        for key in self._redis.scan_iter(match=_glob_escaped(head) + "*", count=_SCAN_COUNT):
+            try:
+                found[date.fromisoformat(key[len(head) :])] = key
+            except ValueError:
+                continue  # another namespace's, one that starts with this one and a ':'
+        return found
 
     def ping(self) -> bool:
         try:

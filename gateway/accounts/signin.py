@@ -7,7 +7,9 @@ and makes the two checks that must hold under concurrent requests atomic:
 
 - ``claim_attempt`` spends one of a code's attempts before it is compared, and refuses once they are spent, so
   parallel guesses cannot get past the limit between a read and a write;
-- ``use_code`` marks a code used only if it was not, so one code opens at most one session.
+- ``use_code`` marks a code used only if it was not, so one code opens at most one session;
+- ``add_code_within`` counts an address's and a client's recent codes and stores a new one in one step, so
+  parallel requests cannot all pass the count before any of them is stored.
 
 Semantics every implementation keeps (``tests/gateway/accounts/signin_contract.py`` checks them): times are the
 caller's (the sign-in service's clock, so tests can move it), codes and sessions are found by digest only,
@@ -75,6 +77,11 @@ class SignInStore(Protocol):
 
     def count_codes(self, *, since: float, email: str | None = None, client: str | None = None) -> int:
         """Codes created at ``since`` or later for ``email`` and/or asked for from ``client``."""
+        ...
+
+    def add_code_within(self, code: SignInCode, *, since: float, per_email: int, per_client: int) -> bool:
+        """Store ``code`` only if fewer than ``per_email`` codes of its address and fewer than ``per_client`` of
+        its client were created at ``since`` or later, atomically with the counting; whether it was stored."""
         ...
 
     def claim_attempt(self, code_id: str, max_attempts: int) -> bool:

@@ -18,8 +18,13 @@ from datetime import date
 from pathlib import Path
 
 from gateway.accounts.audit import AuditEntry, AuditPage, check_page_size, decode_cursor, page_of
+from gateway.accounts.capture_jobs import CaptureJobStore
+from gateway.accounts.domains import DomainStore
 from gateway.accounts.keys import ApiKey, KeyUse
 from gateway.accounts.models import MarkPreset, MarkRule, Workspace
+from gateway.accounts.signin import SignInStore
+from gateway.accounts.sqlite_capture_jobs import SqliteCaptureJobStore
+from gateway.accounts.sqlite_domains import SqliteDomainStore
 from gateway.accounts.sqlite_schema import (
     MIGRATIONS,
     audit_from_row,
@@ -31,6 +36,8 @@ from gateway.accounts.sqlite_schema import (
     workspace_from_row,
     workspace_row,
 )
+from gateway.accounts.sqlite_signin import SqliteSignInStore
+from gateway.accounts.sqlite_usage import SqliteUsageStore
 from gateway.accounts.store import (
     KeyPrefixTaken,
     LastOwner,
@@ -48,6 +55,7 @@ from gateway.accounts.store import (
     placed,
     stamp,
 )
+from gateway.accounts.usage import UsageStore
 from gateway.accounts.users import InvalidEmail, Membership, User, new_user_id, normalise_email
 
 __all__ = ["MIGRATIONS", "SqliteAccountStore"]
@@ -65,6 +73,10 @@ class SqliteAccountStore:
             self._db.execute("PRAGMA busy_timeout=5000")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
+        self.usage: UsageStore = SqliteUsageStore(self)
+        self.signins: SignInStore = SqliteSignInStore(self)
+        self.domains: DomainStore = SqliteDomainStore(self)
+        self.capture_jobs: CaptureJobStore = SqliteCaptureJobStore(self)
 
     def _migrate(self) -> None:
         """Bring the file to the latest schema, one migration per transaction.
@@ -482,10 +494,25 @@ class SqliteAccountStore:
             )
         return dataclasses.replace(entry, entry_id=int(cursor.lastrowid or 0))
 
-    def list_audit(self, namespace: str, limit: int = 50, cursor: str | None = None) -> AuditPage:
+    def list_audit(
+        self,
+        namespace: str,
+        limit: int = 50,
+        cursor: str | None = None,
+        *,
+        actor: str | None = None,
+        operation: str | None = None,
+    ) -> AuditPage:
         check_page_size(limit)
         query = "SELECT * FROM audit WHERE namespace = ?"
         values: list[object] = [namespace]
+        # instr, not LIKE: a substring as typed (case-sensitive, no wildcards to escape), as the memory store.
+        if actor is not None:
+            query += " AND instr(actor, ?) > 0"
+            values.append(actor)
+        if operation is not None:
+            query += " AND instr(operation, ?) > 0"
+            values.append(operation)
         if cursor is not None:
             at, entry_id = decode_cursor(cursor)
             query += " AND (at < ? OR (at = ? AND entry_id < ?))"

@@ -188,6 +188,18 @@ class SqliteCaptureJobStore:
         workers = self._store.query("SELECT COUNT(*) FROM capture_workers WHERE seen_at >= ?", (now - worker_window,))
         return QueueStats(int(row[0] or 0), int(row[1] or 0), row[2], int(workers[0][0]))
 
+    def unfinished(self, namespace: str) -> int:
+        rows = self._store.query(
+            "SELECT COUNT(*) FROM capture_jobs WHERE namespace = ? AND status IN ('queued', 'processing')",
+            (namespace,),
+        )
+        return int(rows[0][0])
+
+    def forget(self, namespace: str) -> None:
+        with self._store.transaction() as db:
+            db.execute("DELETE FROM capture_jobs WHERE namespace = ?", (namespace,))
+            db.execute("DELETE FROM capture_webhook_secrets WHERE namespace = ?", (namespace,))
+
     def heartbeat(self, worker: str, at: float) -> None:
         with self._store.transaction() as db:
             db.execute(

@@ -1,7 +1,8 @@
 """Custom domains in the SQLite account file (table ``domains``), through the store's connection and lock.
 
-Every write is one ``BEGIN IMMEDIATE`` transaction of the account store, so the hostname's owner, the
-plan limit and a re-check claim hold across worker processes and the ``imgate`` command.
+Every write is one ``BEGIN IMMEDIATE`` transaction of the account store, so the hostname's verified owner, the
+plan limit and a re-check claim hold across worker processes and the ``imgate`` command. One row per
+(hostname, namespace); a partial unique index keeps at most one ``verified`` row per hostname.
 """
 
 from __future__ import annotations
@@ -12,8 +13,11 @@ from typing import TYPE_CHECKING
 
 from gateway.accounts.domains import (
     CHECKED_STATES,
+    FAILED,
     PENDING,
     REMOVED,
+    VERIFIED,
+    VERIFIED_ELSEWHERE,
     Domain,
     DomainLimitReached,
     DomainTaken,
@@ -51,10 +55,16 @@ class SqliteDomainStore:
         with self._accounts.transaction() as db:
             if db.execute("SELECT 1 FROM workspaces WHERE namespace = ?", (domain.namespace,)).fetchone() is None:
                 raise WorkspaceMissing(domain.namespace)
-            row = db.execute(f"SELECT {_COLUMNS} FROM domains WHERE hostname = ?", (domain.hostname,)).fetchone()  # noqa: S608 - a constant
+            row = db.execute(
+                f"SELECT {_COLUMNS} FROM domains WHERE hostname = ? AND namespace = ?",  # noqa: S608 - a constant
+                (domain.hostname, domain.namespace),
+            ).fetchone()
             if row is not None and row["state"] != REMOVED:
-                if row["namespace"] == domain.namespace:
-                    return _domain(row)
+                return _domain(row)
+            holder = db.execute(
+                "SELECT 1 FROM domains WHERE hostname = ? AND state = ?", (domain.hostname, VERIFIED)
+            ).fetchone()
+            if holder is not None:
                 raise DomainTaken(domain.hostname)
             held = db.execute(
                 "SELECT COUNT(*) FROM domains WHERE namespace = ? AND state != ?", (domain.namespace, REMOVED)
@@ -67,8 +77,18 @@ class SqliteDomainStore:
             )
         return fresh
 
-    def get(self, hostname: str) -> Domain | None:
-        rows = self._accounts.query(f"SELECT {_COLUMNS} FROM domains WHERE hostname = ?", (hostname,))  # noqa: S608
+    def get(self, namespace: str, hostname: str) -> Domain | None:
+        rows = self._accounts.query(
+            f"SELECT {_COLUMNS} FROM domains WHERE hostname = ? AND namespace = ?",  # noqa: S608
+            (hostname, namespace),
+        )
+        return _domain(rows[0]) if rows else None
+
+    def routed(self, hostname: str) -> Domain | None:
+        rows = self._accounts.query(
+            f"SELECT {_COLUMNS} FROM domains WHERE hostname = ? AND state = ?",  # noqa: S608
+            (hostname, VERIFIED),
+        )
         return _domain(rows[0]) if rows else None
 
     def in_workspace(self, namespace: str) -> list[Domain]:
@@ -79,16 +99,25 @@ class SqliteDomainStore:
         return [_domain(row) for row in rows]
 
     def save_check(self, domain: Domain) -> Domain | None:
+        state, reason = domain.state, domain.reason
         with self._accounts.transaction() as db:
+            if state == VERIFIED:
+                holder = db.execute(
+                    "SELECT 1 FROM domains WHERE hostname = ? AND state = ? AND namespace != ?",
+                    (domain.hostname, VERIFIED, domain.namespace),
+                ).fetchone()
+                if holder is not None:
+                    state, reason = FAILED, VERIFIED_ELSEWHERE
             cursor = db.execute(
                 "UPDATE domains SET state = ?, reason = ?, failures = ?, checked_at = ? "
-                "WHERE hostname = ? AND token = ? AND state != ? AND checked_at <= ?",
+                "WHERE hostname = ? AND namespace = ? AND token = ? AND state != ? AND checked_at <= ?",
                 (
-                    domain.state,
-                    domain.reason,
+                    state,
+                    reason,
                     domain.failures,
                     domain.checked_at,
                     domain.hostname,
+                    domain.namespace,
                     domain.token,
                     REMOVED,
                     domain.checked_at,
@@ -96,7 +125,16 @@ class SqliteDomainStore:
             )
             if cursor.rowcount == 0:
                 return None
-            row = db.execute(f"SELECT {_COLUMNS} FROM domains WHERE hostname = ?", (domain.hostname,)).fetchone()  # noqa: S608
+            if state == VERIFIED:
+                # The first to prove the name wins it: the other workspaces' claims stop waiting for it.
+                db.execute(
+                    "UPDATE domains SET state = ?, reason = ? WHERE hostname = ? AND namespace != ? AND state != ?",
+                    (FAILED, VERIFIED_ELSEWHERE, domain.hostname, domain.namespace, REMOVED),
+                )
+            row = db.execute(
+                f"SELECT {_COLUMNS} FROM domains WHERE hostname = ? AND namespace = ?",  # noqa: S608
+                (domain.hostname, domain.namespace),
+            ).fetchone()
         return _domain(row)
 
     def remove(self, namespace: str, hostname: str) -> Domain | None:
@@ -107,7 +145,10 @@ class SqliteDomainStore:
             )
             if cursor.rowcount == 0:
                 return None
-            row = db.execute(f"SELECT {_COLUMNS} FROM domains WHERE hostname = ?", (hostname,)).fetchone()  # noqa: S608
+            row = db.execute(
+                f"SELECT {_COLUMNS} FROM domains WHERE hostname = ? AND namespace = ?",  # noqa: S608
+                (hostname, namespace),
+            ).fetchone()
         return _domain(row)
 
     def claim_due(self, now: float, pending_before: float, checked_before: float, limit: int) -> list[Domain]:
@@ -116,10 +157,13 @@ class SqliteDomainStore:
             rows = db.execute(
                 f"SELECT {_COLUMNS} FROM domains WHERE state IN ({states}) "  # noqa: S608 - placeholders only
                 "AND checked_at < CASE WHEN state = ? THEN ? ELSE ? END "
-                "ORDER BY checked_at, hostname LIMIT ?",
+                "ORDER BY checked_at, hostname, namespace LIMIT ?",
                 (*CHECKED_STATES, PENDING, pending_before, checked_before, limit),
             ).fetchall()
-            db.executemany("UPDATE domains SET checked_at = ? WHERE hostname = ?", [(now, r["hostname"]) for r in rows])
+            db.executemany(
+                "UPDATE domains SET checked_at = ? WHERE hostname = ? AND namespace = ?",
+                [(now, r["hostname"], r["namespace"]) for r in rows],
+            )
         claimed = [_domain(row) for row in rows]
         return [
             Domain(d.hostname, d.namespace, d.state, d.reason, d.token, d.created_at, now, d.failures) for d in claimed

@@ -40,6 +40,23 @@ def _session(row: sqlite3.Row) -> Session:
     )
 
 
+def _insert(db: sqlite3.Connection, code: SignInCode) -> None:
+    db.execute(
+        "INSERT INTO signin_codes (code_id, email, digest, client, created_at, expires_at, attempts, used_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            code.code_id,
+            code.email,
+            code.digest,
+            code.client,
+            code.created_at,
+            code.expires_at,
+            code.attempts,
+            code.used_at,
+        ),
+    )
+
+
 class SqliteSignInStore:
     def __init__(self, store: SqliteAccountStore) -> None:
         self._store = store
@@ -47,20 +64,7 @@ class SqliteSignInStore:
     def add_code(self, code: SignInCode) -> None:
         try:
             with self._store.transaction() as db:
-                db.execute(
-                    "INSERT INTO signin_codes (code_id, email, digest, client, created_at, expires_at, attempts,"
-                    " used_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        code.code_id,
-                        code.email,
-                        code.digest,
-                        code.client,
-                        code.created_at,
-                        code.expires_at,
-                        code.attempts,
-                        code.used_at,
-                    ),
-                )
+                _insert(db, code)
         except sqlite3.IntegrityError:
             raise ValueError("a sign-in code with that id is stored already") from None
 
@@ -80,6 +84,23 @@ class SqliteSignInStore:
             sql += " AND client = ?"
             params.append(client)
         return int(self._store.query(sql, tuple(params))[0][0])
+
+    def add_code_within(self, code: SignInCode, *, since: float, per_email: int, per_client: int) -> bool:
+        # One BEGIN IMMEDIATE transaction: the write lock is taken before counting, so no other writer can
+        # store a code between this count and this insert.
+        try:
+            with self._store.transaction() as db:
+                by_email, by_client = db.execute(
+                    "SELECT COALESCE(SUM(email = ?), 0), COALESCE(SUM(client = ?), 0) FROM signin_codes"
+                    " WHERE created_at >= ?",
+                    (code.email, code.client, since),
+                ).fetchone()
+                if int(by_email) >= per_email or int(by_client) >= per_client:
+                    return False
+                _insert(db, code)
+                return True
+        except sqlite3.IntegrityError:
+            raise ValueError("a sign-in code with that id is stored already") from None
 
     def claim_attempt(self, code_id: str, max_attempts: int) -> bool:
         with self._store.transaction() as db:

@@ -46,6 +46,8 @@ _DAYS = """
     SELECT day, requests, hits_memory, hits_store, renders, captures, bytes_out, not_modified
     FROM usage_days WHERE namespace = ? AND day BETWEEN ? AND ? ORDER BY day
 """
+# Days are stored as ISO dates, so these bounds take in every day a ``date`` can be.
+_EVERY_DAY = (date.min.isoformat(), date.max.isoformat())
 
 
 class SqliteUsageStore:
@@ -71,7 +73,19 @@ class SqliteUsageStore:
 
     def days(self, namespace: str, first: date, last: date) -> list[DailyUsage]:
         check_range(first, last)
-        span = (namespace, first.isoformat(), last.isoformat())
+        return self._read(namespace, first.isoformat(), last.isoformat())
+
+    def all_days(self, namespace: str) -> list[DailyUsage]:
+        return self._read(namespace, *_EVERY_DAY)
+
+    def delete_workspace(self, namespace: str) -> int:
+        # Deleting the workspace row cascades to these; this is for a caller that deletes the counters alone.
+        with self._store.transaction() as db:
+            db.execute("DELETE FROM usage_errors WHERE namespace = ?", (namespace,))
+            return db.execute("DELETE FROM usage_days WHERE namespace = ?", (namespace,)).rowcount
+
+    def _read(self, namespace: str, first: str, last: str) -> list[DailyUsage]:
+        span = (namespace, first, last)
         rows = self._store.query(_DAYS, span)
         errors: dict[str, dict[str, int]] = {}
         for row in self._store.query(

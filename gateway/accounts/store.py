@@ -32,8 +32,12 @@ from datetime import date
 from typing import Protocol
 
 from gateway.accounts.audit import AuditEntry, AuditPage
+from gateway.accounts.capture_jobs import CaptureJobStore
+from gateway.accounts.domains import DomainStore
 from gateway.accounts.keys import ApiKey, KeyUse
 from gateway.accounts.models import MarkPreset, MarkRule, Workspace
+from gateway.accounts.signin import SignInStore
+from gateway.accounts.usage import UsageStore
 from gateway.accounts.users import Membership, User
 
 
@@ -113,6 +117,11 @@ class KeyPrefixTaken(Exception):
 
 
 class AccountStore(Protocol):
+    signins: SignInStore  # dashboard sign-in codes and sessions (gateway.accounts.signin)
+    usage: UsageStore  # usage counters per workspace per UTC day (gateway.accounts.usage)
+    domains: DomainStore  # custom domains and their verification (gateway.accounts.domains)
+    capture_jobs: CaptureJobStore  # the management API's capture jobs (gateway.accounts.capture_jobs)
+
     def get_workspace(self, namespace: str) -> Workspace | None: ...
 
     def list_workspaces(self) -> list[Workspace]:
@@ -256,8 +265,20 @@ class AccountStore(Protocol):
         """Store a row; returns it with its ``entry_id``."""
         ...
 
-    def list_audit(self, namespace: str, limit: int = 50, cursor: str | None = None) -> AuditPage:
-        """Newest first (by time, then id). ``ValueError`` for a limit outside 1-500, ``InvalidCursor``."""
+    def list_audit(
+        self,
+        namespace: str,
+        limit: int = 50,
+        cursor: str | None = None,
+        *,
+        actor: str | None = None,
+        operation: str | None = None,
+    ) -> AuditPage:
+        """Newest first (by time, then id). ``ValueError`` for a limit outside 1-500, ``InvalidCursor``.
+
+        ``actor`` / ``operation``: only rows whose actor / operation contains that text (case-sensitive), matched
+        by the store, so a page is full whenever enough rows match.
+        """
         ...
 
     def prune_audit(self, before: float) -> int:

@@ -15,6 +15,8 @@ Semantics every implementation keeps (``tests/gateway/accounts/usage_contract.py
 - ``days`` answers one ``DailyUsage`` per day that has counts, from ``first`` to ``last`` inclusive, by day;
   days without any count are left out.
 - ``month_totals`` sums a UTC calendar month (what monthly quotas are checked against).
+- ``all_days`` answers what ``days`` would over every stored day (no range cap: the export holds them all);
+  ``delete_workspace`` deletes them, after which ``all_days`` answers ``[]``.
 """
 
 from __future__ import annotations
@@ -105,6 +107,14 @@ class UsageStore(Protocol):
 
     def month_totals(self, namespace: str, year: int, month: int) -> UsageTotals:
         """The sums over the UTC calendar month."""
+        ...
+
+    def all_days(self, namespace: str) -> list[DailyUsage]:
+        """Every stored day of the workspace that has counts, by day, however far apart (the export reads it)."""
+        ...
+
+    def delete_workspace(self, namespace: str) -> int:
+        """Delete every counter of the workspace; how many days went (the deletion receipt counts them)."""
         ...
 
 

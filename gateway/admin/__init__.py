@@ -8,6 +8,7 @@ and ``Source``) and raises ``AdminError`` (``Invalid``, ``NotFound``, ``Conflict
 operation that changes something records an audit row naming ``ctx.actor`` (see ``audit``).
 
     context.py     AdminContext: account store, settings, secret box, result store, source builder, actor
+    roles.py       who may do what: the caller (operator, a person's role, a key's scope) and require()
     audit.py       the audit log: audit_call / audited (the one writer), record_audit, list_audit, prune_audit
     workspaces.py  create / update / show / list / delete; limit overrides; IP allowlist (ip_allowed)
     origins.py     origin changes (none, local, http, s3, r2) and the secret-free view of an origin
@@ -15,7 +16,10 @@ operation that changes something records an audit row naming ``ctx.actor`` (see 
     rules.py       auto-apply rules: add / list / move / delete
     purge.py       purge markers for memory tiers, deletion from the result store, for every source kind
     keys.py        API keys: create (secret shown once) / list / revoke / authenticate; daily use
+    usage.py       the workspace's usage counters per UTC day (API, CLI and dashboard charts read this)
     members.py     members by email: add / remove / change role / list; the last owner stays
+    signin.py      sign-in by emailed code, sessions, sign out (everywhere), a user's own workspace; pruning
+    domains.py     custom domains: add (the DNS records to create) / list / show / check / remove; HSTS
     billing.py     Stripe: bind a customer, apply subscription events (plan tier, status, period end)
     export.py      export everything stored about a workspace; delete it with a signed receipt
     receipts.py    deletion receipts: HMAC-SHA256 by a key derived from the gateway's secret key
@@ -30,7 +34,7 @@ from gateway.admin.billing import apply_stripe_event, bind_stripe_customer
 from gateway.admin.checks import OriginCheck, check_origin
 from gateway.admin.context import AdminContext
 from gateway.admin.demo import DemoExample, DemoSeed, seed_demo
-from gateway.admin.errors import AdminError, Conflict, Invalid, NotFound
+from gateway.admin.errors import AdminError, Conflict, Forbidden, Invalid, NotFound
 from gateway.admin.export import delete_workspace_with_receipt, export_workspace, verify_receipt
 from gateway.admin.keys import (
     CreatedKey,
@@ -48,6 +52,20 @@ from gateway.admin.origins import ORIGIN_CHOICES, OriginChanges
 from gateway.admin.purge import PurgeResult, purge
 from gateway.admin.receipts import Receipt
 from gateway.admin.rules import add_rule, delete_rule, list_rules, move_rule
+from gateway.admin.signin import (
+    CurrentUser,
+    PrunedSignIns,
+    SignedIn,
+    SignInSetup,
+    create_owned_workspace,
+    current_user,
+    memberships_of,
+    prune_signins,
+    request_code,
+    sign_in,
+    sign_out,
+    sign_out_everywhere,
+)
 from gateway.admin.workspaces import (
     WorkspaceChanges,
     WorkspaceView,
@@ -66,7 +84,9 @@ __all__ = [
     "AdminError",
     "AuditedCall",
     "Conflict",
+    "Forbidden",
     "CreatedKey",
+    "CurrentUser",
     "DemoExample",
     "DemoSeed",
     "Invalid",
@@ -78,8 +98,11 @@ __all__ = [
     "NotFound",
     "OriginChanges",
     "OriginCheck",
+    "PrunedSignIns",
     "PurgeResult",
     "Receipt",
+    "SignInSetup",
+    "SignedIn",
     "WorkspaceChanges",
     "WorkspaceView",
     "add_member",
@@ -93,7 +116,9 @@ __all__ = [
     "check_origin",
     "create_key",
     "create_mark",
+    "create_owned_workspace",
     "create_workspace",
+    "current_user",
     "delete_mark",
     "delete_rule",
     "delete_workspace",
@@ -107,16 +132,22 @@ __all__ = [
     "list_members",
     "list_rules",
     "list_workspaces",
+    "memberships_of",
     "move_rule",
     "prune_audit",
+    "prune_signins",
     "purge",
     "record_audit",
     "remove_member",
+    "request_code",
     "revoke_key",
     "seed_demo",
     "set_limit_overrides",
     "show_mark",
     "show_workspace",
+    "sign_in",
+    "sign_out",
+    "sign_out_everywhere",
     "update_mark",
     "update_workspace",
     "verify_receipt",

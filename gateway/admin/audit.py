@@ -30,7 +30,7 @@ from gateway.accounts.audit import AuditEntry, AuditPage, InvalidCursor, check_p
 from gateway.accounts.models import NAMESPACE_RE
 from gateway.accounts.store import AccountStore
 from gateway.admin.context import AdminContext
-from gateway.admin.errors import Conflict, Invalid, NotFound
+from gateway.admin.errors import Conflict, Forbidden, Invalid, NotFound
 from gateway.errors import GatewayError
 
 log = logging.getLogger("imgate.audit")
@@ -39,8 +39,15 @@ _P = ParamSpec("_P")
 _T = TypeVar("_T")
 
 PRUNE_EVERY = 1000
+# The longest actor a row can hold (an email address): a longer filter can match nothing.
+_MAX_FILTER = 254
 _DAY = 86400.0
-_STATUS_OF_ERROR: tuple[tuple[type[BaseException], int], ...] = ((Invalid, 400), (NotFound, 404), (Conflict, 409))
+_STATUS_OF_ERROR: tuple[tuple[type[BaseException], int], ...] = (
+    (Invalid, 400),
+    (NotFound, 404),
+    (Forbidden, 403),
+    (Conflict, 409),
+)
 
 
 def status_of(error: BaseException | None) -> int:
@@ -110,9 +117,11 @@ def audited(
         @functools.wraps(fn)
         async def run(ctx: AdminContext, namespace: str, /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
             async with audit_call(ctx, "" if detached else namespace, operation):
+                result = await fn(ctx, namespace, *args, **kwargs)
+                # Only once it is gone: a refused deletion (a member's, a key's) stays in the workspace's log.
                 if detached:
                     _detach_enclosing_call()
-                return await fn(ctx, namespace, *args, **kwargs)
+                return result
 
         return run
 
@@ -154,18 +163,33 @@ def _retention_cutoff(ctx: AdminContext) -> float:
     return time.time() - ctx.settings.audit_retention_days * _DAY
 
 
-async def list_audit(ctx: AdminContext, namespace: str, limit: int = 50, cursor: str | None = None) -> AuditPage:
-    """A page of the workspace's rows, newest first; pass ``next_cursor`` back for the next (older) page."""
+async def list_audit(
+    ctx: AdminContext,
+    namespace: str,
+    limit: int = 50,
+    cursor: str | None = None,
+    *,
+    actor: str | None = None,
+    operation: str | None = None,
+) -> AuditPage:
+    """A page of the workspace's rows, newest first; pass ``next_cursor`` back for the next (older) page.
+
+    ``actor`` / ``operation``: only rows whose actor / operation contains that text (pass the same filters with
+    the cursor).
+    """
     try:
         check_page_size(limit)
     except ValueError as exc:
         raise Invalid(f"limit: {exc}", "limit") from None
+    for name, text in (("actor", actor), ("operation", operation)):
+        if text is not None and (len(text) > _MAX_FILTER or not text.isprintable()):
+            raise Invalid(f"{name}: a filter is at most {_MAX_FILTER} printable characters", name)
     if NAMESPACE_RE.fullmatch(namespace) is None:
         raise Invalid("namespace: not a workspace name", "namespace")
     if await ctx.call(ctx.store.get_workspace, namespace) is None:
         raise NotFound(f"no workspace {namespace}")
     try:
-        return await ctx.call(ctx.store.list_audit, namespace, limit, cursor)
+        return await ctx.call(ctx.store.list_audit, namespace, limit, cursor, actor=actor, operation=operation)
     except InvalidCursor as exc:
         raise Invalid(f"cursor: {exc}", "cursor") from None
 

@@ -37,6 +37,7 @@ from gateway.accounts.store import StripeCustomerTaken
 from gateway.admin.audit import audit_call, audited
 from gateway.admin.context import AdminContext
 from gateway.admin.errors import Conflict, Invalid
+from gateway.admin.roles import require
 from gateway.admin.workspaces import WorkspaceView, load, save
 
 log = logging.getLogger("imgate.billing")
@@ -58,6 +59,7 @@ _ATTEMPTS = 3
 @audited("billing.bind_customer")
 async def bind_stripe_customer(ctx: AdminContext, namespace: str, customer_id: str) -> WorkspaceView:
     """Say which Stripe customer pays for the workspace (``""`` unbinds). A customer pays for one workspace."""
+    require(ctx, namespace, "billing")
     current = await load(ctx, namespace)
     try:
         billing = dataclasses.replace(current.billing, stripe_customer_id=customer_id.strip())

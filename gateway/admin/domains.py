@@ -6,7 +6,9 @@ on demand here, or the gateway's periodic re-check, ``gateway.domains.recheck``)
 - a hostname that is no plain DNS name, an IP literal, the gateway's own host or CNAME target, or a bare public
   suffix (``gateway.domains.normalise``): ``Invalid`` naming ``hostname``;
 - more domains than the plan's ``custom_domains`` (the free plan has none): ``Invalid`` naming the limit;
-- a hostname another workspace holds: ``Conflict`` (the other workspace is never named).
+- a hostname another workspace holds verified: ``Conflict`` (the other workspace is never named). A pending
+  or failed claim of another workspace blocks nobody: each claim has its own token, and the first whose DNS
+  proof is found wins the name (``gateway.accounts.domains``).
 
 A removed domain stops being served within ``tenancy_ttl`` and Caddy's ask refuses it from then on, so no new
 certificate is issued for it; its record stays as history and the hostname is free for anyone to add again.
@@ -26,7 +28,7 @@ from gateway.admin.errors import Conflict, Invalid, NotFound
 from gateway.admin.workspaces import load, save
 from gateway.domains.normalise import InvalidDomain, normalise_domain
 from gateway.domains.recheck import domain_checker
-from gateway.domains.verify import challenge_name
+from gateway.domains.verify import challenge_name, domain_cname_target
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,9 +56,11 @@ class DomainView:
 
     @classmethod
     def of(cls, domain: Domain, cname_target: str) -> DomainView:
+        # Both carry the claim's token: a record must say which workspace may have the name, not only that it
+        # points at the gateway (the CNAME for a subdomain, the TXT record for an apex domain).
         records = [DnsRecord("TXT", challenge_name(domain.hostname), domain.token)]
         if cname_target:
-            records.insert(0, DnsRecord("CNAME", domain.hostname, cname_target))
+            records.insert(0, DnsRecord("CNAME", domain.hostname, domain_cname_target(cname_target, domain.token)))
         return cls(
             domain.hostname,
             domain.state,
@@ -89,8 +93,8 @@ def checked_hostname(ctx: AdminContext, hostname: str) -> str:
 async def _held(ctx: AdminContext, namespace: str, hostname: str) -> Domain:
     await load(ctx, namespace)
     host = checked_hostname(ctx, hostname)
-    domain = await ctx.call(ctx.store.domains.get, host)
-    if domain is None or domain.namespace != namespace or domain.state == REMOVED:
+    domain = await ctx.call(ctx.store.domains.get, namespace, host)
+    if domain is None or domain.state == REMOVED:
         raise NotFound(f"no custom domain {host} in {namespace}")
     return domain
 

@@ -6,16 +6,20 @@ branches on ``code``; the message names the field or the record and never holds 
     AdminError(message)        code
     ├── Invalid                INVALID     the input is wrong; ``field`` names it when one field is to blame
     ├── NotFound               NOT_FOUND   no such workspace, mark or rule
-    └── Conflict               CONFLICT    the record exists already, is still in use, or changed since it
-                                           was read (a stale revision: read it again and retry)
+    ├── Forbidden              FORBIDDEN   the caller's role or key scope does not allow it (``roles``)
+    ├── Conflict               CONFLICT    the record exists already, is still in use, or changed since it
+    │                                      was read (a stale revision: read it again and retry)
+    └── Unavailable            UNAVAILABLE the account store or Redis cannot be reached now (retry shortly)
 
-An HTTP adapter would answer them 400 (or 422), 404 and 409.
+The HTTP adapters (the management API, the dashboard) answer them through ``http_error``: 400, 404, 403, 409,
+503 (with Retry-After).
 """
 
 from __future__ import annotations
 
 from typing import ClassVar
 
+from gateway import errors as http
 from transforms.errors import InvalidParameter, TransformError
 
 
@@ -44,5 +48,33 @@ class NotFound(AdminError):
     code = "NOT_FOUND"
 
 
+class Forbidden(AdminError):
+    code = "FORBIDDEN"
+
+
 class Conflict(AdminError):
     code = "CONFLICT"
+
+
+class Unavailable(AdminError):
+    code = "UNAVAILABLE"
+
+
+# Seconds a caller is told to wait when a store is unreachable: long enough for a pool or a failover to recover.
+RETRY_AFTER_SECONDS = 5
+
+
+def http_error(exc: AdminError) -> http.GatewayError:
+    """The refusal as the gateway error every HTTP adapter answers with (the same, safe message)."""
+    if isinstance(exc, Invalid):
+        return http.ValidationError(exc.message)
+    if isinstance(exc, NotFound):
+        return http.NotFound(exc.message)
+    if isinstance(exc, Forbidden):
+        return http.Forbidden(exc.message)
+    if isinstance(exc, Conflict):
+        return http.Conflict(exc.message)
+    if isinstance(exc, Unavailable):
+        return http.StoreUnavailable(exc.message, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+    # An AdminError of no known kind is a bug in the admin layer, never the caller's fault.
+    return http.Internal()

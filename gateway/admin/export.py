@@ -42,6 +42,7 @@ from gateway.admin.marks import MarkView
 from gateway.admin.members import members_of
 from gateway.admin.presets import UrlShapingView
 from gateway.admin.receipts import Receipt, receipt_is_genuine, sign_receipt
+from gateway.admin.roles import require
 from gateway.admin.signing import SigningKeyView, SigningView
 from gateway.admin.workspaces import WorkspaceView, checked_namespace, load, remove
 from gateway.usage.stores import usage_store
@@ -138,6 +139,7 @@ def _signing(workspace: Workspace) -> dict[str, Any]:
 @audited("workspace.export")
 async def export_workspace(ctx: AdminContext, namespace: str) -> dict[str, Any]:
     """One JSON-ready document with everything stored about the workspace."""
+    require(ctx, namespace, "export")
     workspace = await load(ctx, namespace)
     found = await ctx.call(_gathered, ctx.store, usage_store(ctx.settings, ctx.store), workspace.namespace)
     prefixes = {key.key_id: key.prefix for key in found["keys"]}
@@ -194,6 +196,7 @@ async def export_workspace(ctx: AdminContext, namespace: str) -> dict[str, Any]:
 @audited("workspace.delete", detached=True)
 async def delete_workspace_with_receipt(ctx: AdminContext, namespace: str) -> Receipt:
     """Delete the workspace with all its data and stored outputs; a receipt signed with the gateway's key."""
+    require(ctx, namespace, "delete")
     workspace = await load(ctx, checked_namespace(namespace))
     usage = usage_store(ctx.settings, ctx.store)
     found = await ctx.call(_gathered, ctx.store, usage, workspace.namespace)

@@ -32,6 +32,7 @@ from gateway.accounts.store import AccountStore, WorkspaceMissing
 from gateway.admin.audit import audited
 from gateway.admin.context import AdminContext
 from gateway.admin.errors import Invalid, NotFound
+from gateway.admin.roles import require
 from gateway.admin.workspaces import load
 
 USAGE_DAYS = 30
@@ -92,9 +93,13 @@ def _checked(name: str, scope: str) -> None:
 
 @audited("key.create")
 async def create_key(ctx: AdminContext, namespace: str, name: str, scope: str = "read") -> CreatedKey:
-    """A new key named ``name`` (a label such as "Production") with ``scope`` ``read`` or ``write``."""
-    await load(ctx, namespace)
+    """A new key named ``name`` (a label such as "Production") with ``scope`` ``read`` or ``write``.
+
+    Members create read keys; a write key only an owner (a key with the write scope could otherwise be made
+    by anyone who may make a key, and do with it what their role does not allow)."""
     _checked(name, scope)
+    require(ctx, namespace, "write_keys" if scope == "write" else "edit")
+    await load(ctx, namespace)
     try:
         secret, record = await ctx.call(issue_api_key, ctx.store, namespace, name, scope)
     except WorkspaceMissing:
@@ -104,6 +109,7 @@ async def create_key(ctx: AdminContext, namespace: str, name: str, scope: str = 
 
 async def list_keys(ctx: AdminContext, namespace: str) -> list[KeyView]:
     """Every key of the workspace, revoked ones included, oldest first."""
+    require(ctx, namespace, "read")
     await load(ctx, namespace)
     return [KeyView.of(key) for key in await ctx.call(ctx.store.list_api_keys, namespace)]
 
@@ -111,6 +117,7 @@ async def list_keys(ctx: AdminContext, namespace: str) -> list[KeyView]:
 @audited("key.revoke")
 async def revoke_key(ctx: AdminContext, namespace: str, prefix: str) -> KeyView:
     """Revoke the key with this prefix (revoking a revoked key changes nothing and answers it)."""
+    require(ctx, namespace, "edit")
     await load(ctx, namespace)
     if looks_like_secret(prefix):
         # Never repeated in the message: it is a secret, and messages end up in terminals and logs.
@@ -148,7 +155,9 @@ async def list_key_usage(
     """Requests per key and UTC day from ``first`` to ``last`` (default: the last ``USAGE_DAYS`` days), by day."""
     await load(ctx, namespace)
     last = last or datetime.now(UTC).date()
-    first = first or last - timedelta(days=USAGE_DAYS - 1)
+    # Near the first day the calendar has, the default range starts on that day rather than overflowing.
+    back = timedelta(days=USAGE_DAYS - 1)
+    first = first or (last - back if last - date.min >= back else date.min)
     if first > last:
         raise Invalid("first: must not be after last", "first")
     keys = {key.key_id: key for key in await ctx.call(ctx.store.list_api_keys, namespace)}

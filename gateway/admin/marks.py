@@ -22,6 +22,7 @@ from gateway.accounts.store import WorkspaceMissing
 from gateway.admin.audit import audited
 from gateway.admin.context import AdminContext
 from gateway.admin.errors import Conflict, Invalid, NotFound
+from gateway.admin.roles import require
 from gateway.admin.workspaces import load
 from gateway.errors import GatewayError
 from gateway.errors import NotFound as SourceNotFound
@@ -206,6 +207,7 @@ async def show_mark(ctx: AdminContext, namespace: str, name: str) -> MarkView:
 
 @audited("mark.create")
 async def create_mark(ctx: AdminContext, namespace: str, name: str, changes: MarkChanges) -> MarkView:
+    require(ctx, namespace, "edit")
     workspace = await load(ctx, namespace)
     if await _find(ctx, namespace, name) is not None:
         raise Conflict(f"mark {name} already exists in {namespace}")
@@ -218,6 +220,7 @@ async def create_mark(ctx: AdminContext, namespace: str, name: str, changes: Mar
 
 @audited("mark.update")
 async def update_mark(ctx: AdminContext, namespace: str, name: str, changes: MarkChanges) -> MarkView:
+    require(ctx, namespace, "edit")
     workspace = await load(ctx, namespace)
     current = await _find(ctx, namespace, name)
     if current is None:
@@ -230,6 +233,7 @@ async def update_mark(ctx: AdminContext, namespace: str, name: str, changes: Mar
 @audited("mark.delete")
 async def delete_mark(ctx: AdminContext, namespace: str, name: str) -> None:
     """Refused (``Conflict``) while an auto-apply rule names the preset."""
+    require(ctx, namespace, "edit")
     await load(ctx, namespace)
     try:
         deleted = await ctx.call(ctx.store.delete_mark, namespace, name)

@@ -2,6 +2,7 @@
 
 People are named by email address, in the normal form of ``gateway.accounts.users.normalise_email``. A
 workspace keeps at least one owner once it has one: removing or demoting the last owner is a ``Conflict``.
+Only owners (and the operator) manage members and roles (``gateway.admin.roles``); every member may list them.
 Messages never repeat an address (they reach terminals, logs and API answers; addresses are personal data).
 """
 
@@ -24,6 +25,7 @@ from gateway.accounts.users import ROLES, InvalidEmail, Membership, User, normal
 from gateway.admin.audit import audited
 from gateway.admin.context import AdminContext
 from gateway.admin.errors import Conflict, Invalid, NotFound
+from gateway.admin.roles import require
 from gateway.admin.workspaces import load
 
 
@@ -77,6 +79,7 @@ def _add(store: AccountStore, namespace: str, email: str, role: str) -> MemberVi
 
 @audited("member.add")
 async def add_member(ctx: AdminContext, namespace: str, email: str, role: str = "member") -> MemberView:
+    require(ctx, namespace, "members")
     await load(ctx, namespace)
     normal, role = _email(email), _role(role)
     try:
@@ -97,6 +100,7 @@ async def _member(ctx: AdminContext, namespace: str, email: str) -> User:
 
 @audited("member.remove")
 async def remove_member(ctx: AdminContext, namespace: str, email: str) -> None:
+    require(ctx, namespace, "members")
     user = await _member(ctx, namespace, email)
     try:
         removed = await ctx.call(ctx.store.remove_member, namespace, user.user_id)
@@ -108,6 +112,7 @@ async def remove_member(ctx: AdminContext, namespace: str, email: str) -> None:
 
 @audited("member.role")
 async def change_role(ctx: AdminContext, namespace: str, email: str, role: str) -> MemberView:
+    require(ctx, namespace, "members")
     _role(role)
     user = await _member(ctx, namespace, email)
     try:
@@ -121,6 +126,7 @@ async def change_role(ctx: AdminContext, namespace: str, email: str, role: str) 
 
 async def list_members(ctx: AdminContext, namespace: str) -> list[MemberView]:
     """By email address."""
+    require(ctx, namespace, "read")
     await load(ctx, namespace)
     return await ctx.call(members_of, ctx.store, namespace)
 

@@ -21,6 +21,7 @@ from gateway.accounts.presets import MAX_PARAMS_LENGTH, TransformPreset
 from gateway.admin.audit import audited
 from gateway.admin.context import AdminContext
 from gateway.admin.errors import Invalid, NotFound
+from gateway.admin.roles import require
 from gateway.admin.workspaces import load, save
 from gateway.capture import CAPTURE_PARAMETERS
 from gateway.delivery.plans import GATEWAY_PARAMETERS
@@ -96,6 +97,7 @@ async def put_preset(
     ctx: AdminContext, namespace: str, name: str, params: str, locked: bool = False
 ) -> TransformPreset:
     """Create or replace the preset ``name``."""
+    require(ctx, namespace, "edit")
     canonical = canonical_params(params)
     try:
         preset = TransformPreset(name, canonical, locked, time.time())
@@ -109,6 +111,7 @@ async def put_preset(
 
 @audited("preset.delete")
 async def delete_preset(ctx: AdminContext, namespace: str, name: str) -> None:
+    require(ctx, namespace, "edit")
     workspace = await load(ctx, namespace)
     kept = tuple(preset for preset in workspace.presets if preset.name != name)
     if len(kept) == len(workspace.presets):
@@ -119,6 +122,7 @@ async def delete_preset(ctx: AdminContext, namespace: str, name: str) -> None:
 @audited("preset.defaults")
 async def set_default_params(ctx: AdminContext, namespace: str, params: str) -> UrlShapingView:
     """Parameters every URL of the workspace gets (its own win); ``""`` clears them."""
+    require(ctx, namespace, "edit")
     canonical = canonical_params(params, "default_params")
     return UrlShapingView.of(await _save(ctx, await load(ctx, namespace), default_params=canonical))
 
@@ -128,6 +132,7 @@ async def set_allowed_widths(
     ctx: AdminContext, namespace: str, widths: tuple[int, ...], rounding: str = "up"
 ) -> UrlShapingView:
     """Only these widths are rendered (``()``: any); others are rounded up to one, or refused."""
+    require(ctx, namespace, "edit")
     ordered = tuple(sorted(set(widths)))
     return UrlShapingView.of(
         await _save(ctx, await load(ctx, namespace), allowed_widths=ordered, width_rounding=rounding)

@@ -23,6 +23,7 @@ from gateway.accounts.models import PurgeMarker
 from gateway.admin.audit import audited
 from gateway.admin.context import AdminContext
 from gateway.admin.errors import Conflict
+from gateway.admin.roles import require
 from gateway.admin.workspaces import load, save
 from gateway.cache.keys import Kind, key_prefix
 
@@ -44,6 +45,7 @@ class PurgeResult:
 async def purge(ctx: AdminContext, namespace: str, prefix: str = "") -> PurgeResult:
     """Purge every output whose source key starts with ``prefix`` (an origin key, or a URL for ``?src=`` and
     ``?capture=`` outputs, as the gateway normalised it: lower-case scheme and host, punycode)."""
+    require(ctx, namespace, "edit")
     at = time.time()
     for attempt in range(_ATTEMPTS):
         workspace = await load(ctx, namespace)

@@ -11,6 +11,7 @@ from gateway.accounts.store import WorkspaceMissing
 from gateway.admin.audit import audited
 from gateway.admin.context import AdminContext
 from gateway.admin.errors import Invalid, NotFound
+from gateway.admin.roles import require
 from gateway.admin.workspaces import load
 from gateway.marks.rules import CompiledRule
 
@@ -37,6 +38,7 @@ async def add_rule(
     position: int | None = None,
 ) -> MarkRule:
     """Stamp ``preset`` on sources whose key matches a glob or whose external host matches a pattern."""
+    require(ctx, namespace, "edit")
     await load(ctx, namespace)
     _checked_position(position)
     try:
@@ -57,6 +59,7 @@ async def add_rule(
 
 @audited("rule.move")
 async def move_rule(ctx: AdminContext, namespace: str, rule_id: int, position: int) -> MarkRule:
+    require(ctx, namespace, "edit")
     await _existing(ctx, namespace, rule_id)
     _checked_position(position)
     try:
@@ -67,6 +70,7 @@ async def move_rule(ctx: AdminContext, namespace: str, rule_id: int, position: i
 
 @audited("rule.delete")
 async def delete_rule(ctx: AdminContext, namespace: str, rule_id: int) -> None:
+    require(ctx, namespace, "edit")
     await load(ctx, namespace)
     if not await ctx.call(ctx.store.delete_rule, namespace, rule_id):
         raise NotFound(f"no rule {rule_id} in {namespace}")

@@ -8,12 +8,18 @@ The dashboard is the adapter (its cookies and CSRF tokens are its own); every ru
   code whose attempts are spent is dead even when the 6th try is right - ``CODE_LOCKED``; a wrong one is
   ``CODE_INVALID``;
 - at most 3 codes per address and ``signin_codes_per_client`` per client address in 15 minutes -
-  ``SIGNIN_LIMITED`` with ``Retry-After``;
+  ``SIGNIN_LIMITED`` with ``Retry-After`` (counted and stored in one store call, so parallel requests cannot
+  get past the limit together);
 - codes are stored as HMAC-SHA256 under a key derived from the gateway's secret key and compared with
   ``hmac.compare_digest``; a leaked database does not give codes away, even with 10^8 hashes tried.
 
 Asking for a code answers the same whether or not the address has an account: a first sign-in creates one, so
-every well-formed address gets a code.
+every well-formed address gets a code. With ``signup = "invite"`` only an address that is a member of some
+workspace already gets one; the answer to any other is the same, and no code is made or mailed.
+
+Workspaces made here (``create_owned_workspace``) are made with their owner in one step (the workspace goes
+again if the owner cannot be added), at most ``max_owned_workspaces`` per user, and with ``src=`` sources off:
+fetching from any host on the internet for anyone is an open proxy the owner has to choose.
 
 Sessions: a random 256-bit id (the caller's cookie) of which the store keeps only the SHA-256. A session ends
 when its owner signs out (that one) or signs out everywhere (all of theirs), after 12 hours without a request
@@ -32,6 +38,7 @@ Dead codes and sessions are deleted on the way: asking for a code prunes codes, 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import logging
@@ -46,9 +53,9 @@ from gateway.accounts.store import AccountStore, UserExists
 from gateway.accounts.users import InvalidEmail, Membership, User, normalise_email
 from gateway.admin.audit import audit_call
 from gateway.admin.context import AdminContext
-from gateway.admin.errors import Invalid
+from gateway.admin.errors import Forbidden, Invalid
 from gateway.admin.members import add_member
-from gateway.admin.workspaces import WorkspaceChanges, create_workspace
+from gateway.admin.workspaces import WorkspaceChanges, create_workspace, remove
 from gateway.errors import CodeExpired, CodeInvalid, CodeLocked, MailUnavailable, SignInLimited
 from gateway.mail import Mail, Mailer, MailError
 
@@ -140,14 +147,10 @@ async def request_code(ctx: AdminContext, setup: SignInSetup, email: str, client
     normal = checked_email(email)
     codes = ctx.store.signins
     now = setup.clock()
-    since = now - LIMIT_WINDOW
-    by_email = await ctx.call(lambda: codes.count_codes(since=since, email=normal))
-    by_client = await ctx.call(lambda: codes.count_codes(since=since, client=client))
-    if by_email >= CODES_PER_EMAIL or by_client >= setup.codes_per_client:
-        raise SignInLimited(
-            "too many sign-in codes were asked for; wait a few minutes, then ask again",
-            headers={"Retry-After": str(math.ceil(LIMIT_WINDOW / 3))},
-        )
+    if ctx.settings.signup == "invite" and not await ctx.call(_invited, ctx.store, normal):
+        # The same answer as a code sent: the form must not tell who has an account.
+        log.info("a sign-in code was asked for by an address that is not invited (signup = invite)")
+        return normal
     code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
     record = SignInCode(
         code_id=f"sic_{secrets.token_hex(10)}",
@@ -157,7 +160,16 @@ async def request_code(ctx: AdminContext, setup: SignInSetup, email: str, client
         created_at=now,
         expires_at=now + CODE_LIFETIME,
     )
-    await ctx.call(codes.add_code, record)
+    stored = await ctx.call(
+        lambda: codes.add_code_within(
+            record, since=now - LIMIT_WINDOW, per_email=CODES_PER_EMAIL, per_client=setup.codes_per_client
+        )
+    )
+    if not stored:
+        raise SignInLimited(
+            "too many sign-in codes were asked for; wait a few minutes, then ask again",
+            headers={"Retry-After": str(math.ceil(LIMIT_WINDOW / 3))},
+        )
     await ctx.call(codes.prune_codes, now - CODE_KEPT_FOR)
     mail = Mail(
         normal,
@@ -172,6 +184,12 @@ async def request_code(ctx: AdminContext, setup: SignInSetup, email: str, client
         log.warning("a sign-in code could not be mailed")
         raise MailUnavailable() from None
     return normal
+
+
+def _invited(store: AccountStore, email: str) -> bool:
+    """Whether the address belongs to a member of some workspace (``signup = "invite"``)."""
+    user = store.get_user_by_email(email)
+    return user is not None and bool(store.list_memberships(user.user_id))
 
 
 async def _check_code(ctx: AdminContext, setup: SignInSetup, email: str, typed: str) -> str:
@@ -279,9 +297,23 @@ async def sign_out_everywhere(ctx: AdminContext, setup: SignInSetup, user: User)
 
 
 async def create_owned_workspace(ctx: AdminContext, namespace: str, owner: User) -> None:
-    """A new workspace (permissive, as every new one) with ``owner`` as its owner: a user's first, or another."""
-    await create_workspace(ctx, namespace, WorkspaceChanges())
-    await add_member(ctx, namespace, owner.email, "owner")
+    """A new workspace with ``owner`` as its owner: a user's first, or another (see the module docstring).
+
+    The owner is added by the operation itself (``as_operator``): nobody is an owner of a workspace that does
+    not exist yet. If adding them fails, the workspace is removed again, so none is ever left without an owner.
+    """
+    owned = [m for m in await ctx.call(ctx.store.list_memberships, owner.user_id) if m.role == "owner"]
+    cap = ctx.settings.max_owned_workspaces
+    if len(owned) >= cap:
+        raise Forbidden(f"you own {len(owned)} workspaces, the most one user may own here ({cap})")
+    await create_workspace(ctx, namespace, WorkspaceChanges(allowed_sources=()))
+    try:
+        await add_member(ctx.as_operator(), namespace, owner.email, "owner")
+    except BaseException:
+        # BaseException: a cancelled request must not leave the owner-less workspace behind either.
+        with contextlib.suppress(Exception):
+            await remove(ctx, namespace)
+        raise
 
 
 # -- pruning ----------------------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from gateway.accounts.signing import KEYS_PER_SCHEME, SCHEMES, SIGNING_MODES, Si
 from gateway.admin.audit import audited
 from gateway.admin.context import AdminContext
 from gateway.admin.errors import Invalid, NotFound
+from gateway.admin.roles import require
 from gateway.admin.workspaces import load, save
 
 # What an imported secret may be: imgix's tokens are short alphanumerics; allow any printable ASCII.
@@ -68,6 +69,7 @@ async def show_signing(ctx: AdminContext, namespace: str) -> SigningView:
 
 @audited("signing.mode")
 async def set_signing(ctx: AdminContext, namespace: str, mode: str) -> SigningView:
+    require(ctx, namespace, "edit")
     if mode not in SIGNING_MODES:
         raise Invalid(f"signing: must be one of {', '.join(SIGNING_MODES)}", "mode")
     workspace = await load(ctx, namespace)
@@ -81,6 +83,7 @@ async def set_signing(ctx: AdminContext, namespace: str, mode: str) -> SigningVi
 async def rotate_secret(ctx: AdminContext, namespace: str, scheme: str, imported: str | None = None) -> CreatedSecret:
     """A new active secret for ``scheme`` (generated, or ``imported``); the scheme's oldest is retired when it
     has two already."""
+    require(ctx, namespace, "edit")
     if scheme not in SCHEMES:
         raise Invalid(f"scheme: must be one of {', '.join(SCHEMES)}", "scheme")
     if imported is not None and not _IMPORTED.fullmatch(imported):
@@ -101,6 +104,7 @@ async def rotate_secret(ctx: AdminContext, namespace: str, scheme: str, imported
 
 @audited("signing.remove")
 async def remove_secret(ctx: AdminContext, namespace: str, key_id: str) -> SigningView:
+    require(ctx, namespace, "edit")
     workspace = await load(ctx, namespace)
     kept = tuple(key for key in workspace.signing_keys if key.key_id != key_id)
     if len(kept) == len(workspace.signing_keys):

@@ -27,7 +27,9 @@ def default_range(days: int = DEFAULT_DAYS, last: date | None = None) -> tuple[d
     if not 1 <= days <= MAX_DAYS:
         raise Invalid(f"days: from 1 to {MAX_DAYS}", "days")
     last = last or today()
-    return last - timedelta(days=days - 1), last
+    back = timedelta(days=days - 1)
+    # Clamped at the calendar's first day, so a range ending in year 1 cannot overflow.
+    return (last - back if last - date.min >= back else date.min), last
 
 
 async def usage(ctx: AdminContext, namespace: str, first: date, last: date) -> list[DailyUsage]:

@@ -1,7 +1,7 @@
 """One Chromium driven by Selenium, with a fresh browser context per capture.
 
-``Browser.launch`` starts ChromeDriver and Chromium (or a session on a Selenium Grid: same code, only
-the WebDriver class differs) with every request routed through the gateway's egress proxy: the browser's
+``Browser.launch`` starts ChromeDriver and Chromium (or a session on a remote WebDriver endpoint, a
+Selenium Grid: same code, see remote.py) with every request routed through the gateway's egress proxy: the browser's
 own traffic to a listener that refuses it all, each capture context's to the checking one. Each capture
 runs in its own DevTools browser context, created and disposed on the browser's own DevTools connection:
 an off-the-record profile whose cookies, storage, HTTP cache, service workers and permissions exist only
@@ -37,13 +37,13 @@ from typing import Any
 from selenium import webdriver
 from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
-from selenium.webdriver.chromium.remote_connection import ChromiumRemoteConnection
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from gateway.capture import scripts
 from gateway.capture.cdp import CdpConnection, CdpError
 from gateway.capture.machinery import MachineryPorts, free_port
 from gateway.capture.procs import TAG_VARIABLE, kill_processes
+from gateway.capture.remote import UNREACHABLE, RemoteSession, start_remote_session
 from gateway.errors import CaptureUnavailable
 from gateway.settings import CaptureSettings
 
@@ -168,8 +168,11 @@ class Browser:
         service: Service | None,
         user_data_dir: Path | None,
         machinery: MachineryPorts | None = None,
+        remote: RemoteSession | None = None,
     ) -> None:
         self.driver = driver
+        # Set for a browser on a remote WebDriver endpoint (remote.py): no local process to watch.
+        self.remote = remote
         self.tag = tag
         self._cdp = cdp
         self._proxy_url = proxy_url
@@ -196,9 +199,10 @@ class Browser:
         ``proxy_url``, the browser's own traffic to ``browser_proxy_url``; ``tag`` marks its processes
         (procs.py) and names its entry in ``machinery`` (the process-wide registry if None)."""
         machinery = machinery if machinery is not None else MachineryPorts()
+        remote: RemoteSession | None = None
         if settings.grid_url:
-            driver = _remote_driver(settings, browser_proxy_url)
-            service, user_data_dir = None, None
+            remote = start_remote_session(settings, chrome_options(settings, browser_proxy_url, None, None))
+            driver, service, user_data_dir = remote.driver, None, None
         else:
             ports = {"chromedriver": free_port(), "devtools": free_port()}
             machinery.register(tag, ports)
@@ -208,7 +212,12 @@ class Browser:
                 machinery.unregister(tag)  # _local_driver left no process behind
                 raise
         try:
-            cdp = CdpConnection.for_capabilities(driver.capabilities, timeout=settings.launch_timeout)
+            if remote is not None:
+                # Its ports on this machine are machinery too, before any page runs in it.
+                machinery.register(tag, remote.machinery_ports())
+                cdp = remote.devtools(timeout=settings.launch_timeout)
+            else:
+                cdp = CdpConnection.for_capabilities(driver.capabilities, timeout=settings.launch_timeout)
             browser = cls(
                 driver,
                 cdp,
@@ -217,9 +226,15 @@ class Browser:
                 service=service,
                 user_data_dir=user_data_dir,
                 machinery=machinery,
+                remote=remote,
             )
-        except (CdpError, WebDriverException) as exc:
-            _discard(driver, service, user_data_dir, tag)
+        except (CdpError, *UNREACHABLE) as exc:  # a remote end lets urllib3's errors through
+            if remote is not None:
+                reason = exc if isinstance(exc, CdpError) else type(exc).__name__
+                logger.warning("a remote capture browser cannot be used: %s", reason)
+                remote.quit()
+            else:
+                _discard(driver, service, user_data_dir, tag)
             machinery.unregister(tag)
             raise CaptureUnavailable() from exc
         try:
@@ -291,6 +306,8 @@ class Browser:
     def is_alive(self) -> bool:
         if self._killed or not self._cdp.connected:
             return False
+        if self.remote is not None:
+            return self.remote.answering()  # a round trip: the pool asks off the event loop
         process = getattr(self._service, "process", None)
         return process is None or process.poll() is None
 
@@ -301,7 +318,10 @@ class Browser:
                 return
             self._killed = True
         # Processes first: closing the DevTools socket politely could wait on a frozen browser.
-        _discard(self.driver, self._service, self._user_data_dir, self.tag)
+        if self.remote is not None:
+            self.remote.quit()  # its node owns the processes
+        else:
+            _discard(self.driver, self._service, self._user_data_dir, self.tag)
         # Only now that nothing listens on them any more do its ports leave the registry.
         if self._machinery is not None:
             self._machinery.unregister(self.tag)
@@ -337,28 +357,7 @@ def _local_driver(
     return driver, service, user_data_dir
 
 
-def _remote_driver(settings: CaptureSettings, browser_proxy_url: str) -> WebDriver:
-    # ChromiumRemoteConnection knows the vendor command that forwards DevTools calls to the page.
-    executor = ChromiumRemoteConnection(
-        settings.grid_url, vendor_prefix="goog", browser_name="chrome", ignore_proxy=True
-    )
-    options = chrome_options(settings, browser_proxy_url, None, settings.chromium_path or None)
-    try:
-        return webdriver.Remote(command_executor=executor, options=options)
-    except WebDriverException as exc:
-        executor.close()  # type: ignore[no-untyped-call]
-        logger.warning("the Selenium Grid did not start a browser: %s", exc.msg)
-        raise CaptureUnavailable() from exc
-
-
 def _discard(driver: WebDriver | None, service: Service | None, user_data_dir: Path | None, tag: str) -> None:
-    if service is None and driver is not None:
-        # A grid session: ask the grid to end it; its node owns the processes.
-        try:
-            driver.quit()
-        except WebDriverException:
-            pass
-        return
     # Selenium sets Service.process only once the process started.
     process = getattr(service, "process", None)
     kill_processes(tag, [process.pid] if process is not None else [])

@@ -52,6 +52,7 @@ from typing import Any, TypeVar
 import urllib3
 from selenium.common.exceptions import WebDriverException
 
+from gateway import metrics
 from gateway.capture.browser import Browser, BrowserGone
 from gateway.capture.cdp import CdpError
 from gateway.capture.procs import find_processes, kill_processes
@@ -65,6 +66,7 @@ T = TypeVar("T")
 HANG_GRACE_S = 2.0
 RESET_TIMEOUT_S = 10.0
 _MAX_BACKOFF_S = 30.0
+_RECHECK_S = 0.5
 # What a dead or dying browser looks like from here; Selenium lets urllib3's errors through when
 # ChromeDriver itself is gone.
 _BROWSER_FAILURES = (BrowserGone, CdpError, WebDriverException, OSError, urllib3.exceptions.HTTPError)
@@ -163,9 +165,11 @@ class BrowserPool:
             raise Overloaded(headers={"Retry-After": self._retry_after()})
         slot = await self._acquire()
         started = time.monotonic()
+        metrics.capture_busy(1)
         try:
             return await self._run_on(slot, job)
         finally:
+            metrics.capture_busy(-1)
             self._running -= 1
             self._capacity.release()
             elapsed = time.monotonic() - started
@@ -182,6 +186,7 @@ class BrowserPool:
             slot.browser = None
             slot.thread.stop()
         await asyncio.gather(*(asyncio.to_thread(browser.kill) for browser in browsers))
+        metrics.capture_browsers_closed(self._live)
         self._live = 0
 
         def finish() -> None:
@@ -220,8 +225,14 @@ class BrowserPool:
         while True:
             if self._live == 0 and self._launch_failures > 0:
                 raise CaptureUnavailable("captures are unavailable: the browser does not start")
-            slot = await self._idle.get()
-            if slot.browser is not None and slot.browser.is_alive():
+            try:
+                # Looked at again now and then: once the last browser is lost and its replacement fails to
+                # start (a remote endpoint that is down), waiters get 503 now, not after the whole timeout.
+                async with asyncio.timeout(_RECHECK_S):
+                    slot = await self._idle.get()
+            except TimeoutError:
+                continue
+            if slot.browser is not None and await _is_alive(slot.browser):
                 return slot
             # Its driver or browser died while idle: replace it rather than fail a capture with it.
             self._retire(slot, "found dead")
@@ -245,7 +256,7 @@ class BrowserPool:
             self._spawn(self._put_back(slot))
             raise
         except _BROWSER_FAILURES as exc:
-            if browser.is_alive():
+            if await _is_alive(browser):
                 self._spawn(self._put_back(slot))
                 raise OriginError("the page could not be captured") from exc
             self._retire(slot, "crashed")
@@ -289,6 +300,7 @@ class BrowserPool:
         logger.warning("replacing a capture browser (%s)", reason)
         self.replaced += 1
         self._live -= 1
+        metrics.capture_browser_stopped(restarted=True)
         # The old thread may be stuck inside the dead browser's call; it ends once the kill makes that
         # call fail, and nothing else is ever given to it.
         slot.thread.stop()
@@ -314,6 +326,7 @@ class BrowserPool:
             slot.thread.stop()
             slot.thread = _SlotThread(f"capture-browser-{slot.number}")
             self._launch_failures += 1
+            metrics.capture_launch_failed()
             logger.warning("a capture browser did not start within %.0f s", self._settings.launch_timeout)
             return False
         except asyncio.CancelledError:
@@ -321,6 +334,7 @@ class BrowserPool:
             raise
         except Exception as exc:
             self._launch_failures += 1
+            metrics.capture_launch_failed()
             logger.warning("a capture browser failed to start: %s", type(exc).__name__)
             return False
         if self._closed:
@@ -328,6 +342,7 @@ class BrowserPool:
             return False
         slot.browser = browser
         self._live += 1
+        metrics.capture_browser_started()
         self._launch_failures = 0
         self._idle.put_nowait(slot)
         return True
@@ -341,6 +356,13 @@ class BrowserPool:
         task = asyncio.ensure_future(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+
+async def _is_alive(browser: Browser) -> bool:
+    # A remote browser's check is a round trip to its WebDriver endpoint (remote.py): never on the loop.
+    if browser.remote is None:
+        return browser.is_alive()
+    return await asyncio.to_thread(browser.is_alive)
 
 
 def _abandon_launch(future: asyncio.Future[Any], tag: str) -> None:

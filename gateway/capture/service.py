@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 from gateway.capture.browser import Browser
+from gateway.capture.inject import PageSetup
 from gateway.capture.machinery import MachineryPorts
 from gateway.capture.options import CaptureOptions, validate_target
 from gateway.capture.pool import BrowserPool
@@ -92,8 +93,8 @@ class CaptureService:
             raise
         self._pool = pool
 
-    async def capture(self, url: str, opts: CaptureOptions, pdf: bool = False) -> bytes:
-        """PNG bytes of the page at ``url`` (PDF bytes if ``pdf``)."""
+    async def capture(self, url: str, opts: CaptureOptions, pdf: bool = False, setup: PageSetup | None = None) -> bytes:
+        """PNG bytes of the page at ``url`` (PDF bytes if ``pdf``); ``setup``: cookies and localStorage to install."""
         target = validate_target(url)
         _check_pdf_options(opts, pdf)
         if self._pool is None:
@@ -101,7 +102,9 @@ class CaptureService:
         await self._check_reachable(target)
         settings = self.settings
         return await self._pool.run(
-            lambda browser, deadline: capture_page(browser, target, opts, pdf=pdf, deadline=deadline, settings=settings)
+            lambda browser, deadline: capture_page(
+                browser, target, opts, pdf=pdf, deadline=deadline, settings=settings, setup=setup
+            )
         )
 
     async def aclose(self) -> None:

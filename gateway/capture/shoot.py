@@ -28,6 +28,7 @@ from selenium.common.exceptions import JavascriptException, TimeoutException, Un
 
 from gateway.capture import scripts
 from gateway.capture.browser import Browser
+from gateway.capture.inject import PageSetup, apply_setup
 from gateway.capture.options import CaptureOptions
 from gateway.capture.redact import black_out
 from gateway.errors import OriginError, Timeout, ValidationError
@@ -41,10 +42,20 @@ _POLL_S = 0.1
 
 
 def capture_page(
-    browser: Browser, url: str, opts: CaptureOptions, *, pdf: bool, deadline: float, settings: CaptureSettings
+    browser: Browser,
+    url: str,
+    opts: CaptureOptions,
+    *,
+    pdf: bool,
+    deadline: float,
+    settings: CaptureSettings,
+    setup: PageSetup | None = None,
 ) -> bytes:
-    """Return PNG bytes (PDF bytes if ``pdf``) of ``url`` as ``opts`` ask."""
+    """Return PNG bytes (PDF bytes if ``pdf``) of ``url`` as ``opts`` ask; ``setup`` (a capture job's cookies
+    and localStorage) is installed in the fresh context before the page loads."""
     try:
+        if setup:
+            apply_setup(browser, setup)
         return _capture(browser, url, opts, pdf=pdf, deadline=deadline, settings=settings)
     except TimeoutException as exc:
         # ChromeDriver's page-load or script timeout (both set to what is left of the deadline).

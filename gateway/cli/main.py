@@ -18,9 +18,15 @@ from typing import Any
 from gateway.admin import AdminContext, AdminError
 from gateway.cli import audit as cli_audit
 from gateway.cli import data as cli_data
+from gateway.cli import domains as cli_domains
 from gateway.cli import keys as cli_keys
 from gateway.cli import marks as cli_marks
 from gateway.cli import members as cli_members
+from gateway.cli import presets as cli_presets
+from gateway.cli import signin as cli_signin
+from gateway.cli import signing as cli_signing
+from gateway.cli import store as cli_store
+from gateway.cli import usage as cli_usage
 from gateway.cli import workspaces as cli_workspaces
 from gateway.cli.args import ArgumentParser, CommandError
 from gateway.cli.serve import serve
@@ -48,8 +54,14 @@ def build_parser() -> ArgumentParser:
     cli_marks.register(commands)
     cli_keys.register(commands)
     cli_members.register(commands)
+    cli_signing.register(commands)
+    cli_presets.register(commands)
     cli_audit.register(commands)
+    cli_signin.register(commands)
+    cli_usage.register(commands)
     cli_data.register(commands)
+    cli_domains.register(commands)
+    cli_store.register(commands)
     return parser
 
 
@@ -107,6 +119,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except sqlite3.Error as exc:
         return _fail(f"account store: {exc}")
     except Exception as exc:
+        # PostgreSQL's errors by their module (psycopg is imported only with that store); the driver's message
+        # names the server's address, so only the kind of error is shown.
+        if type(exc).__module__.startswith("psycopg") and not args.traceback:
+            return _fail(f"account store: PostgreSQL refused or could not be reached ({type(exc).__name__})")
         if args.traceback:
             raise
         return _fail(f"unexpected {type(exc).__name__}; run again with --traceback for the details")

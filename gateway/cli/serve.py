@@ -16,6 +16,8 @@ from collections.abc import Mapping
 
 from gateway.accounts.factory import build_account_store
 from gateway.cli.args import CommandError
+from gateway.cli.metrics_folder import MULTIPROC_VARIABLE, fresh_multiprocess_directory
+from gateway.mail.console import console_mailer_refusal
 from gateway.settings import Settings
 
 
@@ -47,10 +49,15 @@ def serve(settings: Settings, overrides: Mapping[str, object], *, reuse_port: bo
     from granian import Granian
     from granian.constants import Interfaces
 
+    refusal = console_mailer_refusal(settings)
+    if refusal is not None:
+        raise CommandError(refusal)
     if not reuse_port:
         check_port_free(settings.host, settings.port)
     settings.data_path.mkdir(parents=True, exist_ok=True)
     build_account_store(settings).close()  # create and migrate once, before the workers race to do it
+    # Every worker writes its metrics there and a scrape sums them (gateway.metrics); set before any worker starts.
+    os.environ[MULTIPROC_VARIABLE] = str(fresh_multiprocess_directory(settings.data_path, settings.port))
     # Worker processes read their settings from the environment again: pass the command line's through it.
     for name, value in overrides.items():
         os.environ["IMGATE_" + name.upper()] = str(value)

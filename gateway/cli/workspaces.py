@@ -43,11 +43,43 @@ def _settings_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--allowed-sources", type=comma_list, help="hosts allowed for ?src=, comma-separated")
     parser.add_argument("--capture-domains", type=comma_list, help="hosts allowed for ?capture=, comma-separated")
     parser.add_argument(
+        "--disable-capture-domain",
+        action="append",
+        metavar="PATTERN",
+        help="one of the capture domains: take no new captures of it (rendered ones are still served); repeatable",
+    )
+    parser.add_argument(
+        "--enable-capture-domain",
+        action="append",
+        metavar="PATTERN",
+        help="one of the capture domains: take new captures of it again; repeatable",
+    )
+    parser.add_argument(
         "--ip-allowlist",
         type=comma_list,
         help="networks (CIDR) the management API accepts clients from, comma-separated ('' = any; plans with it)",
     )
     parser.add_argument("--retention", type=int, help="seconds a capture is kept in the caches (0 = none)")
+    parser.add_argument(
+        "--imgix-compat",
+        choices=("strict", "lenient"),
+        help="imgix parameters imgate lacks: refused (strict) or left out and named in X-Imgate-Ignored (lenient)",
+    )
+    parser.add_argument(
+        "--keep-copyright",
+        action=argparse.BooleanOptionalAction,
+        help="outputs keep the source's copyright and artist (EXIF, IPTC, XMP); every other field is stripped",
+    )
+    parser.add_argument(
+        "--fallback-image",
+        metavar="KEY",
+        help="a key on the origin answered, with the error's status, instead of a JSON error ('' = off)",
+    )
+    parser.add_argument(
+        "--capture-jobs-allow-http",
+        action=argparse.BooleanOptionalAction,
+        help="capture jobs may take http:// pages and webhooks (only where the gateway's setting allows it too)",
+    )
     parser.add_argument("--plan", choices=PLANS)
 
 
@@ -115,11 +147,22 @@ def _changes(args: argparse.Namespace) -> WorkspaceChanges:
         allowed_origins=args.allowed_origins,
         allowed_sources=args.allowed_sources,
         allowed_capture_domains=args.capture_domains,
+        switch_capture_domains=_switches(args),
         ip_allowlist=args.ip_allowlist,
         capture_retention=args.retention,
+        imgix_compat=args.imgix_compat,
+        keep_copyright=args.keep_copyright,
+        fallback_image=args.fallback_image,
+        capture_jobs_allow_http=args.capture_jobs_allow_http,
         plan=args.plan,
         active=getattr(args, "active", None),
     )
+
+
+def _switches(args: argparse.Namespace) -> tuple[tuple[str, bool], ...] | None:
+    switches = [(pattern, False) for pattern in args.disable_capture_domain or ()]
+    switches += [(pattern, True) for pattern in args.enable_capture_domain or ()]
+    return tuple(switches) or None
 
 
 def _print_workspace(view: admin.WorkspaceView) -> int:

@@ -7,6 +7,8 @@
     workspace_pages.py   workspaces, overview, members, API keys, audit, purge and delete
     settings_pages.py    origin (and its check), allowlists, capture retention, plan and limits
     domains_pages.py     custom domains: add (the DNS records to create), check, remove, HSTS; the plan's limit
+    signing_pages.py     signed image URLs: required or not, secrets (rotate, shown once; import; remove), snippets
+    shaping_pages.py     URL shaping: presets, default parameters, allowed widths, the imgix migration mode
     builder_pages.py     the URL builder: controls, the gateway's own output as preview, snippets
     usage_pages.py       the last 30 days as SVG charts (charts.py) and tables; this month against the plan
     marks_pages.py       mark presets (text, or an image in the origin), their preview, auto-apply rules
@@ -31,7 +33,9 @@ from gateway.dashboard import (
     domains_pages,
     marks_pages,
     settings_pages,
+    shaping_pages,
     signin_pages,
+    signing_pages,
     usage_pages,
     workspace_pages,
 )
@@ -86,6 +90,18 @@ def dashboard_routes() -> list[BaseRoute]:
         Route(ws + "/domains/remove", page(domains_pages.confirm_remove), methods=get),
         Route(ws + "/domains/remove", page(domains_pages.remove), methods=post),
         Route(ws + "/domains/hsts", page(domains_pages.switch_hsts), methods=post),
+        Route(ws + "/signing", page(signing_pages.signing), methods=get),
+        Route(ws + "/signing/mode", page(signing_pages.switch_mode), methods=post),
+        Route(ws + "/signing/rotate", page(signing_pages.rotate), methods=post),
+        Route(ws + "/signing/import", page(signing_pages.import_token), methods=post),
+        Route(ws + "/signing/remove", page(signing_pages.confirm_remove), methods=get),
+        Route(ws + "/signing/remove", page(signing_pages.remove), methods=post),
+        Route(ws + "/shaping", page(shaping_pages.shaping), methods=get),
+        Route(ws + "/shaping/presets", page(shaping_pages.save_preset), methods=post),
+        Route(ws + "/shaping/presets/delete", page(shaping_pages.remove_preset), methods=post),
+        Route(ws + "/shaping/defaults", page(shaping_pages.save_defaults), methods=post),
+        Route(ws + "/shaping/widths", page(shaping_pages.save_widths), methods=post),
+        Route(ws + "/shaping/imgix-compat", page(shaping_pages.switch_compat), methods=post),
         Route(ws + "/marks", page(marks_pages.marks), methods=get),
         Route(ws + "/marks", page(marks_pages.create), methods=post),
         Route(ws + "/marks/update", page(marks_pages.update), methods=post),

@@ -17,7 +17,7 @@ from starlette.datastructures import QueryParams
 from starlette.responses import Response
 
 from gateway import admin
-from gateway.dashboard.web import Call
+from gateway.dashboard.web import Call, public_origin
 from gateway.dashboard.workspace_pages import ns_of, workspace_page
 
 # The builder's controls, in the order the query string is written (the browser's script uses the same order).
@@ -54,11 +54,11 @@ def srcset(url: str) -> str:
     )
 
 
-def imgix_snippet(host: str, path: str, params: dict[str, str]) -> str:
+def imgix_snippet(host: str, path: str, params: dict[str, str], *, https: bool = True) -> str:
     """The same URL built with imgix's JavaScript client (@imgix/js-core), which speaks the same parameters."""
     return (
         'import ImgixClient from "@imgix/js-core";\n'
-        f"const client = new ImgixClient({{ domain: {json.dumps(host)}, useHTTPS: false }});\n"
+        f"const client = new ImgixClient({{ domain: {json.dumps(host)}, useHTTPS: {json.dumps(https)} }});\n"
         f"client.buildURL({json.dumps(path)}, {json.dumps(params)});"
     )
 
@@ -68,7 +68,8 @@ async def builder(call: Call) -> Response:
     query = call.request.query_params
     url, params = build(namespace, query)
     marks = [mark.name for mark in await admin.list_marks(call.ctx, namespace)]
-    origin = str(call.request.base_url).rstrip("/")
+    origin = public_origin(call.request, call.runtime)
+    scheme, _, host = origin.partition("://")
     target = query.get("target", "").strip()
     path_only = url.split("?", 1)[0].removeprefix(f"/{namespace}")
     return workspace_page(
@@ -85,6 +86,6 @@ async def builder(call: Call) -> Response:
         url=url if target else "",
         full_url=f"{origin}{url}" if target else "",
         srcset=srcset(f"{origin}{url}") if target else "",
-        imgix=imgix_snippet(call.request.url.netloc, f"/{namespace}{path_only}", params) if target else "",
+        imgix=imgix_snippet(host, f"/{namespace}{path_only}", params, https=scheme == "https") if target else "",
         origin=origin,
     )

@@ -1,5 +1,6 @@
 """A workspace's settings: origin (the bucket secret write-only, a "check" that diagnoses it), allowlists,
-capture domains each with its switch, capture retention, and the plan with its limits (read-only: billing and the operator decide those).
+capture domains each with its switch, capture retention, and the plan with its limits (read-only: billing and
+the operator decide those).
 
 A local-folder origin is the operator's to give (a folder on the gateway's disk): it is shown, never offered.
 """

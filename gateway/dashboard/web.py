@@ -27,22 +27,18 @@ from starlette.types import Message
 from gateway.accounts.signin import Session
 from gateway.accounts.users import Membership, User
 from gateway.admin import AdminContext, AdminError
-from gateway.admin import Conflict as AdminConflict
-from gateway.admin import Invalid as AdminInvalid
-from gateway.admin import NotFound as AdminNotFound
+from gateway.admin.errors import http_error
 from gateway.admin.signin import current_user
 from gateway.dashboard.runtime import DashboardRuntime
 from gateway.dashboard.sessions import COOKIE, COOKIE_MAX_AGE, COOKIE_PATH, FORM_COOKIE
 from gateway.errors import (
-    Conflict,
     CsrfFailed,
-    Forbidden,
     GatewayError,
     Internal,
     NotFound,
-    PayloadTooLarge,
     ValidationError,
 )
+from gateway.web.bodies import read_body
 
 log = logging.getLogger("imgate.dashboard")
 
@@ -111,8 +107,24 @@ def secured(response: Response) -> Response:
 
 
 def over_tls(request: Request, runtime: DashboardRuntime) -> bool:
-    """Did the browser talk TLS? The socket's scheme, or what a trusted proxy in front says."""
-    return runtime.hosts.https(request.scope)
+    """Did the browser talk TLS? The socket's scheme, or what a trusted proxy in front says (Caddy terminates
+    TLS and talks plain HTTP to the gateway: without its X-Forwarded-Proto no cookie would be Secure)."""
+    # Every line of the header, joined as one list: a client-written line must not hide the proxy's own.
+    lines = request.headers.getlist("x-forwarded-proto")
+    return runtime.hosts.https(request.scope, ", ".join(lines) if lines else None)
+
+
+def public_origin(request: Request, runtime: DashboardRuntime) -> str:
+    """Where the gateway's image URLs live, for the snippets a page shows: the first of ``public_hosts`` (never a
+    Host the request made up), ``https`` when the browser talked TLS (to us or to the proxy in front), and the
+    port the browser used, so ``make run``'s ``127.0.0.1:8080`` URLs work as shown."""
+    host = runtime.ctx.settings.public_hosts[0]
+    shown = f"[{host}]" if ":" in host else host
+    port = request.url.port
+    https = over_tls(request, runtime)
+    if port is not None and port != (443 if https else 80) and request.url.scheme == ("https" if https else "http"):
+        shown = f"{shown}:{port}"
+    return f"{'https' if https else 'http'}://{shown}"
 
 
 def client_of(request: Request, runtime: DashboardRuntime) -> str:
@@ -120,15 +132,8 @@ def client_of(request: Request, runtime: DashboardRuntime) -> str:
     return str(address) if address is not None else "unknown"
 
 
-def admin_error(exc: AdminError) -> GatewayError:
-    """The admin layer's refusal as the gateway error the API answers with (same message)."""
-    if isinstance(exc, AdminInvalid):
-        return ValidationError(exc.message)
-    if isinstance(exc, AdminNotFound):
-        return NotFound(exc.message)
-    if isinstance(exc, AdminConflict):
-        return Conflict(exc.message)
-    return Internal()
+# The admin layer's refusal as the gateway error the API answers with: one mapping for both adapters.
+admin_error = http_error
 
 
 @dataclass(slots=True)
@@ -158,10 +163,12 @@ class Call:
 
     @property
     def ctx(self) -> AdminContext:
-        """The admin context acting as the signed-in user (``user:<email>`` in audit rows)."""
+        """The admin context acting as the signed-in user (``user:<email>`` in audit rows) with their roles: what
+        an owner or a member may do is the admin layer's rule, its ``Forbidden`` a 403 page."""
         if self.viewer is None:
             raise RuntimeError("no one is signed in")
-        return self.runtime.ctx.acting_as(f"user:{self.viewer.user.email}")
+        roles = {membership.namespace: membership.role for membership in self.viewer.memberships}
+        return self.runtime.ctx.as_person(self.viewer.user.email, roles)
 
     @property
     def me(self) -> Viewer:
@@ -169,13 +176,11 @@ class Call:
             raise RuntimeError("no one is signed in")
         return self.viewer
 
-    def member_of(self, namespace: str, *, owner: bool = False) -> str:
-        """``namespace`` if the viewer may see it; 404 otherwise (a stranger learns nothing of its existence)."""
-        role = self.me.role_in(namespace)
-        if role is None:
+    def member_of(self, namespace: str) -> str:
+        """``namespace`` if the viewer may see it; 404 otherwise (a stranger learns nothing of its existence).
+        What they may do in it is checked by the admin layer (``gateway.admin.roles``)."""
+        if self.me.role_in(namespace) is None:
             raise NotFound("no such workspace")
-        if owner and role != "owner":
-            raise Forbidden("only an owner of this workspace can do that")
         return namespace
 
     def render(self, template: str, status: int = 200, **values: Any) -> Response:
@@ -229,14 +234,7 @@ async def read_form(request: Request) -> tuple[dict[str, str], dict[str, bytes]]
     if kind not in ("application/x-www-form-urlencoded", "multipart/form-data"):
         raise ValidationError("forms are posted as application/x-www-form-urlencoded or multipart/form-data")
     cap = MAX_FORM_BYTES if kind == "application/x-www-form-urlencoded" else MAX_UPLOAD_BYTES
-    length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > cap:
-        raise PayloadTooLarge("the form is too large")
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > cap:
-            raise PayloadTooLarge("the form is too large")
+    body = await read_body(request, cap, "the form is too large")
     if kind == "multipart/form-data":
         return await _multipart(request, body)
     try:

@@ -1,7 +1,8 @@
 """Workspaces and what belongs to them: create and switch, overview, members, API keys, audit, purge, delete.
 
 Every handler checks that the signed-in user is a member of the workspace in the path (404 otherwise, the
-same answer as for a workspace that does not exist) and calls the admin layer acting as ``user:<email>``.
+same answer as for a workspace that does not exist) and calls the admin layer acting as ``user:<email>`` with
+their roles; what only an owner may do is refused there (``gateway.admin.roles``) and shown as a 403 page.
 Changes answer 303 to the page they were made on, with a fixed notice name in the query (never user text).
 """
 
@@ -17,10 +18,10 @@ from gateway import admin
 from gateway.accounts.users import ROLES
 from gateway.admin import AdminError, Invalid
 from gateway.admin.signin import create_owned_workspace
-from gateway.dashboard.web import PREFIX, Call, admin_error, see_other
+from gateway.dashboard.web import PREFIX, Call, admin_error, public_origin, see_other
 
 NOTICES = {
-    "created": "Workspace created. Its URLs work at once: it starts permissive.",
+    "created": "Workspace created. Its URLs work at once; src= sources stay off until you allow them in Settings.",
     "invited": "Invitation saved: they sign in with a code sent to that address.",
     "role": "Role changed.",
     "removed": "Member removed.",
@@ -38,8 +39,8 @@ def notice(call: Call) -> str | None:
     return NOTICES.get(call.request.query_params.get("notice", ""))
 
 
-def ns_of(call: Call, *, owner: bool = False) -> str:
-    return call.member_of(call.request.path_params["ns"], owner=owner)
+def ns_of(call: Call) -> str:
+    return call.member_of(call.request.path_params["ns"])
 
 
 def workspace_page(call: Call, template: str, namespace: str, status: int = 200, **values: Any) -> Response:
@@ -70,7 +71,7 @@ async def overview(call: Call) -> Response:
     view = await admin.show_workspace(call.ctx, namespace)
     members = await admin.list_members(call.ctx, namespace)
     keys = [key for key in await admin.list_keys(call.ctx, namespace) if key.revoked_at is None]
-    base = str(call.request.base_url).rstrip("/")
+    base = public_origin(call.request, call.runtime)
     return workspace_page(
         call, "overview.html", namespace, ws=view, members=members, keys=keys, example=f"{base}/{namespace}/"
     )
@@ -89,7 +90,7 @@ async def members(call: Call, *, error: Exception | None = None, status: int = 2
 
 
 async def invite(call: Call) -> Response:
-    namespace = ns_of(call, owner=True)
+    namespace = ns_of(call)
     try:
         await admin.add_member(call.ctx, namespace, call.field("email"), call.field("role") or "member")
     except AdminError as exc:
@@ -99,7 +100,7 @@ async def invite(call: Call) -> Response:
 
 
 async def change_role(call: Call) -> Response:
-    namespace = ns_of(call, owner=True)
+    namespace = ns_of(call)
     try:
         await admin.change_role(call.ctx, namespace, call.field("email"), call.field("role"))
     except AdminError as exc:
@@ -109,7 +110,7 @@ async def change_role(call: Call) -> Response:
 
 
 async def remove_member(call: Call) -> Response:
-    namespace = ns_of(call, owner=True)
+    namespace = ns_of(call)
     try:
         await admin.remove_member(call.ctx, namespace, call.field("email"))
     except AdminError as exc:
@@ -200,7 +201,7 @@ async def purge(call: Call) -> Response:
 
 
 async def delete(call: Call) -> Response:
-    namespace = ns_of(call, owner=True)
+    namespace = ns_of(call)
     if call.field("confirm") != namespace:
         error = admin_error(Invalid("type the workspace's namespace to confirm"))
         return await danger(call, error=error)

@@ -33,7 +33,7 @@ class Outcome:
     """What one workspace request came to. Never the URL, key, query or any header value: the audit line
     must not carry them."""
 
-    __slots__ = ("bytes_out", "code", "kind", "namespace", "seconds", "status", "tier")
+    __slots__ = ("bytes_out", "code", "content_type", "kind", "namespace", "seconds", "status", "tier")
 
     def __init__(
         self,
@@ -44,6 +44,7 @@ class Outcome:
         kind: Kind | None,
         bytes_out: int,
         seconds: float,
+        content_type: str | None = None,
     ) -> None:
         self.namespace = namespace  # as requested: it may name no workspace (a 404)
         self.status = status
@@ -52,6 +53,7 @@ class Outcome:
         self.kind = kind  # the source kind, once the request was planned
         self.bytes_out = bytes_out  # body bytes sent (0 for HEAD and 304)
         self.seconds = seconds  # from the request's arrival to its answer being ready
+        self.content_type = content_type  # of an image answer (its format), else None
 
 
 class RequestHooks(Protocol):

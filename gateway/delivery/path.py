@@ -1,14 +1,18 @@
 """The request path, top to bottom: resolve -> gate -> plan -> hit or render -> respond -> record.
 
     1. resolve  namespace -> tenant (``gateway.tenancy``: checked against the namespace pattern first, one
-                bounded cache); none: 404, readable by any page (``gateway.web.cors``)
+                bounded cache), or on a custom domain host -> namespace -> tenant (the same caches); none: 404,
+                readable by any page (``gateway.web.cors``)
     2. gate     CORS (``gateway.web.cors.decide``): a refused Origin is answered 403 before any work; a key
                 holding a control character (a decoded CR, LF or NUL) is a 400; a preflight is answered here;
-                a method other than GET and HEAD is a 405. Then ``RequestHooks.admit`` (rate limits plug in).
+                a method other than GET and HEAD is a 405; a workspace that requires signed URLs checks ``s``
+                (``gateway.policy.signing``: 403 BAD_SIGNATURE, SIGNATURE_EXPIRED). Then ``RequestHooks.admit``
+                (rate limits plug in).
     3. plan     the URL's ``RequestPlan`` (``gateway.delivery.plans``): kept per URL, never changed
     4. hit      the memory tier, by the plan's cache key for the negotiated format
        render   or, on a miss, the render step (``gateway.delivery.render``): result store, original,
-                transform, once per key at a time
+                transform, once per key at a time; when that fails for a reason of the source or the transform,
+                the workspace's fallback image, if it has one (``gateway.delivery.fallback``)
     5. respond  every header in one place (``gateway.web.responses``): representation, cache-control, ETag
                 and 304, Vary, CORS, the hooks' headers, X-Imgate-Cache; errors as JSON with the same CORS
     6. record   after the response was sent, the adapter calls ``finished``: ``RequestHooks.record`` (the
@@ -26,10 +30,20 @@ import logging
 import re
 import time
 
+from gateway.delivery.fallback import Fallbacks
 from gateway.delivery.hooks import Outcome, RequestHooks
 from gateway.delivery.plans import Planner
 from gateway.delivery.render import Renderer
-from gateway.errors import GatewayError, Internal, MethodNotAllowed, NotFound, OriginNotAllowed, ValidationError
+from gateway.errors import (
+    BadSignature,
+    GatewayError,
+    Internal,
+    MethodNotAllowed,
+    NotFound,
+    OriginNotAllowed,
+    ValidationError,
+)
+from gateway.policy.signing import SignatureGate
 from gateway.tenancy import Tenancy, Tenant
 from gateway.web import cors
 from gateway.web.request import ImageRequest
@@ -42,12 +56,30 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 CONTROL_IN_PATH = "the path holds a control character"
 
 
+# A customer domain's HSTS, when its workspace turned it on (``custom_domain_hsts``), over HTTPS only (RFC 6797:
+# never on plain HTTP). Two years, like the gateway's own host; no preload: that list is the customer's to join.
+_HSTS: cors.Headers = ((b"strict-transport-security", b"max-age=63072000"),)
+
+
+def _domain_headers(tenant: Tenant, request: ImageRequest) -> cors.Headers:
+    return _HSTS if request.https and tenant.workspace.custom_domain_hsts else ()
+
+
 class RequestPath:
-    def __init__(self, tenancy: Tenancy, planner: Planner, renderer: Renderer, hooks: RequestHooks) -> None:
+    def __init__(
+        self,
+        tenancy: Tenancy,
+        planner: Planner,
+        renderer: Renderer,
+        hooks: RequestHooks,
+        signatures: SignatureGate | None = None,
+    ) -> None:
         self._tenancy = tenancy
         self._planner = planner
         self._renderer = renderer
         self._hooks = hooks
+        self._signatures = signatures
+        self._fallbacks = Fallbacks(planner, renderer)
 
     async def serve(self, request: ImageRequest) -> Answer:
         """Any request to a workspace path, answered (errors included: this never raises a GatewayError)."""
@@ -56,7 +88,12 @@ class RequestPath:
         kind = None
         try:
             # 1. resolve
-            tenant = await self._tenancy.get(request.namespace)
+            if request.domain is None:
+                tenant = await self._tenancy.get(request.namespace)
+            else:
+                tenant = await self._tenancy.for_host(request.domain)
+                if tenant is not None:
+                    request.namespace = tenant.workspace.namespace
             if tenant is None:
                 raise NotFound("unknown workspace")
             # 2. gate
@@ -69,7 +106,10 @@ class RequestPath:
                 return self._preflight(tenant, request)
             if request.method not in cors.ALLOWED_METHODS:
                 raise MethodNotAllowed(headers={"Allow": ", ".join((*cors.ALLOWED_METHODS, "OPTIONS"))})
+            self._check_signature(tenant, request)
             extra = self._hooks.admit(tenant)
+            if request.domain is not None:
+                extra = (*extra, *_domain_headers(tenant, request))
             if request.key is None:
                 raise NotFound("no image key in the path")
             # 3. plan
@@ -79,10 +119,19 @@ class RequestPath:
             chosen, key = plan.choose(request.accept)
             entry, tier = self._renderer.memory_hit(key, plan.purged_after), "memory"
             if entry is None:
-                rendered = await self._renderer.render(plan, chosen, key)
+                try:
+                    rendered = await self._renderer.render(plan, chosen, key)
+                except GatewayError as exc:
+                    # The workspace's fallback image instead of the JSON error, for the source's and transform's
+                    # errors only (``gateway.delivery.fallback``); None: the error stands.
+                    fallback = await self._fallbacks.answer(plan, request, exc, answered_with, extra)
+                    if fallback is None:
+                        raise
+                    fallback.kind = kind
+                    return fallback
                 entry, tier = rendered.entry, rendered.tier
             # 5. respond
-            answer = image_answer(entry, tier, answered_with, extra, request.if_none_match)
+            answer = image_answer(entry, tier, answered_with, plan.with_ignored(extra), request.if_none_match)
         except GatewayError as exc:
             answer = error_answer(exc, answered_with, extra)
         except Exception:
@@ -94,14 +143,33 @@ class RequestPath:
     def hit(self, request: ImageRequest) -> Answer | None:
         """Steps 1-5 for a hit found in memory without awaiting anything; None: anything else (not yet
         resolved or planned, a miss, a refusal, a preflight), which the full path answers."""
+        try:
+            return self._hit(request)
+        except Exception:
+            # The full path answers it, with the JSON error shape if it fails there too.
+            log.exception("unhandled error on the hit fast path")
+            return None
+
+    def _hit(self, request: ImageRequest) -> Answer | None:
         if request.key is None:
             return None
-        tenant = self._tenancy.peek(request.namespace)
+        if request.domain is None:
+            tenant = self._tenancy.peek(request.namespace)
+        else:
+            tenant = self._tenancy.peek_host(request.domain)
+            if tenant is not None:
+                request.namespace = tenant.workspace.namespace
         if tenant is None:
             return None
         answered_with = cors.decide(tenant.policy, request.origin)
         if not answered_with.allowed:
             return None
+        if tenant.workspace.signing == "required":
+            # The same check as the full path's gate: a hit is never served to a URL that is not signed.
+            try:
+                self._check_signature(tenant, request)
+            except GatewayError:
+                return None
         plan = self._planner.cached(tenant, request.key, request.query)
         if plan is None:
             return None
@@ -114,15 +182,27 @@ class RequestPath:
         except GatewayError as exc:
             answer = error_answer(exc, answered_with)
         else:
-            answer = image_answer(entry, "memory", answered_with, extra, request.if_none_match)
+            if request.domain is not None:
+                extra = (*extra, *_domain_headers(tenant, request))
+            answer = image_answer(entry, "memory", answered_with, plan.with_ignored(extra), request.if_none_match)
         answer.kind = plan.kind
         return answer
+
+    def _check_signature(self, tenant: Tenant, request: ImageRequest) -> None:
+        if tenant.workspace.signing != "required":
+            return
+        if self._signatures is None:
+            raise BadSignature()  # fail closed: without the gate nothing can be verified
+        self._signatures.check(tenant.workspace, request.raw_path, request.query)
 
     def finished(self, request: ImageRequest, answer: Answer) -> None:
         """6. record: called by the adapter once the answer was sent."""
         bytes_out = 0 if request.head else len(answer.body)
         seconds = time.perf_counter() - request.started
-        outcome = Outcome(request.namespace, answer.status, answer.tier, answer.code, answer.kind, bytes_out, seconds)
+        content_type = _content_type(answer) if answer.tier is not None else None
+        outcome = Outcome(
+            request.namespace, answer.status, answer.tier, answer.code, answer.kind, bytes_out, seconds, content_type
+        )
         try:
             self._hooks.record(outcome)
         except Exception:
@@ -136,3 +216,11 @@ class RequestPath:
         if requested is None:
             return error_answer(ValidationError(cors.HEADERS_REFUSED), answered_with)
         return preflight_answer(answered_with, requested)
+
+
+def _content_type(answer: Answer) -> str | None:
+    """The answer's Content-Type (a 304 has none): the format, for the access log and the usage counters."""
+    for name, value in answer.headers:
+        if name == b"content-type":
+            return value.decode("latin-1")
+    return None

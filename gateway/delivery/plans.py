@@ -16,20 +16,31 @@ import re
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import parse_qsl
 
 from gateway.cache import freshness
 from gateway.cache.keys import Kind, cache_key
 from gateway.capture import CAPTURE_PARAMETERS, parse_capture_options, validate_target
-from gateway.errors import DomainNotAllowed, NotFound, SourceNotAllowed, ValidationError
+from gateway.errors import (
+    CaptureDomainDisabled,
+    DomainNotAllowed,
+    GatewayError,
+    NotFound,
+    SourceNotAllowed,
+    ValidationError,
+)
 from gateway.marks.resolve import MarkResolver, ResolvedMark
-from gateway.policy import InvalidSourceURL, parse_source_url
+from gateway.policy import InvalidSourceURL, capture_enabled, parse_source_url, presets
+from gateway.policy.signing import SIGNING_PARAMETERS
 from gateway.sources.base import Original
 from gateway.sources.capture import CaptureSource
 from gateway.sources.external import ExternalFetcher
 from gateway.tenancy import Tenant
+from gateway.web.cors import Headers
+from gateway.web.responses import ignored_headers
 from transforms.errors import InvalidParameter
+from transforms.imgix import canonical_name
 from transforms.marks import MARK_PARAMETERS
 from transforms.negotiate import choose_format
 from transforms.options import Auto, Format, TransformOptions
@@ -39,6 +50,8 @@ PLAN_TTL = 10.0
 PLAN_CACHE_SIZE = 8192
 # Parameters the gateway reads itself; the transform parser must not call them unknown.
 GATEWAY_PARAMETERS: frozenset[str] = frozenset({"src", "capture"}) | MARK_PARAMETERS | CAPTURE_PARAMETERS
+# Signed URLs (checked in the gate step, before planning) and presets (expanded here): no transform options.
+GATEWAY_PARAMETERS |= SIGNING_PARAMETERS | {presets.PRESET}
 
 FetchOriginal = Callable[[], Awaitable[Original]]
 
@@ -59,10 +72,19 @@ class RequestPlan:
     # The cache key of every format the request can be answered in (None: the source's own family).
     keys: Mapping[Format | None, str]
     expires: float  # monotonic
+    # Raised by the render step instead of producing a new output (a capture domain switched off): what is
+    # already rendered is still served, by the hit and from the result store.
+    refuse_render: type[GatewayError] | None = None
+    # imgix parameters left out in the workspace's lenient mode, as written (the X-Imgate-Ignored header).
+    ignored: tuple[str, ...] = ()
 
     @property
     def namespace(self) -> str:
         return self.tenant.workspace.namespace
+
+    def with_ignored(self, extra: Headers) -> Headers:
+        """``extra`` plus ``X-Imgate-Ignored`` when lenient mode left parameters out of this URL."""
+        return (*extra, *ignored_headers(self.ignored)) if self.ignored else extra
 
     @property
     def keep(self) -> bool:
@@ -91,9 +113,11 @@ _NEGOTIATED_KEPT = 512
 
 def split_query(raw: bytes) -> dict[str, str]:
     """The query's parameters, in order. A name given twice is refused, whoever reads it: two spellings of
-    one URL must not mean different things to different readers, nor share a cache entry."""
+    one URL must not mean different things to different readers, nor share a cache entry. imgix's aliases
+    (``width``, ``f``, ``m``...) arrive under their published names, so every reader sees one spelling."""
     params: dict[str, str] = {}
-    for name, value in parse_qsl(raw.decode("latin-1"), keep_blank_values=True):
+    for written, value in parse_qsl(raw.decode("latin-1"), keep_blank_values=True):
+        name = canonical_name(written)
         if name in params:
             raise ValidationError(f"{_shown(name)}: given more than once")
         params[name] = value
@@ -114,6 +138,7 @@ class _Source:
     host: str | None  # an external host, for auto-apply rules
     capture: bool = False
     passthrough: bool = False
+    refuse_render: type[GatewayError] | None = None
 
 
 class Planner:
@@ -149,16 +174,28 @@ class Planner:
         if src is not None and capture is not None:
             raise ValidationError("capture: cannot be combined with src")
         pdf = capture is not None and params.get("fm") == "pdf"
+        # The workspace's default parameters and the named preset, merged in before anything reads them.
+        params = presets.expand(tenant.workspace, params, defaults=not pdf)
         if capture is None:
             stray = next((name for name in params if name in CAPTURE_PARAMETERS), None)
             if stray is not None:
                 raise ValidationError(f"{stray}: only with capture=")
+        # Lenient imgix mode: what imgate does not implement is left out (and out of the key), and named.
+        ignored: list[str] | None = [] if tenant.workspace.imgix_compat == "lenient" else None
         try:
-            options = parse(((n, v) for n, v in params.items() if not (pdf and n == "fm")), extra=GATEWAY_PARAMETERS)
+            options = parse(
+                ((n, v) for n, v in params.items() if not (pdf and n == "fm")),
+                extra=GATEWAY_PARAMETERS,
+                ignored=ignored,
+            )
         except InvalidParameter as exc:
             raise ValidationError(exc.message) from None
         if pdf and options != TransformOptions():
             raise ValidationError("fm: a PDF capture takes no image parameters")
+        options = presets.fit_width(tenant.workspace, options)
+        if tenant.workspace.keep_copyright and not pdf:
+            # A workspace setting, not a URL parameter: in the options, hence in the cache key of every output.
+            options = replace(options, keep_copyright=True)
         if capture is not None:
             source = self._capture_source(tenant, capture, key, params, pdf)
         elif src is not None:
@@ -172,7 +209,8 @@ class Planner:
             mark = await self._marks.resolve(tenant, params, origin_key, source.host)
             if mark is not None and pdf:
                 raise ValidationError("fm: a PDF capture cannot carry a mark")
-        retention = tenant.workspace.capture_retention
+        # Capped by the plan as it is now: a retention chosen before a downgrade never outlives the new plan's.
+        retention = tenant.workspace.retention_in_force()
         negotiated = options.fm is None and Auto.FORMAT in options.auto
         return RequestPlan(
             tenant=tenant,
@@ -188,6 +226,8 @@ class Planner:
             vary="Accept" if negotiated else "",
             keys=_keys(tenant.workspace.namespace, source, options, mark, negotiated),
             expires=time.monotonic() + PLAN_TTL,
+            refuse_render=source.refuse_render,
+            ignored=tuple(ignored or ()),
         )
 
     def _external_source(self, tenant: Tenant, raw: str, key: str) -> _Source:
@@ -215,9 +255,16 @@ class Planner:
             raise DomainNotAllowed()
         capture = self._capture
         options = parse_capture_options(params.items(), capture.settings)
-        identity = f"cap:{url}|{options.canonical()}|pdf={int(pdf)}"
+        workspace = tenant.workspace
+        enabled = capture_enabled(workspace.allowed_capture_domains, workspace.disabled_capture_domains, checked)
+        # The retention in force names the output too: one rendered under a longer retention (before a plan
+        # downgrade) carries that longer max-age, and is never served as the output of the shorter one.
+        identity = f"cap:{url}|{options.canonical()}|pdf={int(pdf)}|keep={workspace.retention_in_force()}"
         fetch = lambda: capture.fetch(url, options, pdf)  # noqa: E731
-        return _Source(Kind.CAPTURE, url, identity, fetch, checked.host, capture=True, passthrough=pdf)
+        refuse = None if enabled else CaptureDomainDisabled
+        return _Source(
+            Kind.CAPTURE, url, identity, fetch, checked.host, capture=True, passthrough=pdf, refuse_render=refuse
+        )
 
 
 def _origin_source(tenant: Tenant, key: str) -> _Source:

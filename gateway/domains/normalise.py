@@ -12,6 +12,10 @@ On top of that a custom domain must be a plain DNS name of at least two labels, 
   the smallest thing one customer can own.
 
 Messages never repeat the input: they end up in logs.
+
+``comparable_host`` is the one reading of a Host header value or a configured hostname that every comparison
+uses (the gateway's own hosts, a custom domain's Host, Caddy's ask); ``bindable`` says, without a store read,
+whether any custom domain could be stored under a name (the request path answers 404 at once when not).
 """
 
 from __future__ import annotations
@@ -62,18 +66,42 @@ def normalise_domain(text: str, reserved: Iterable[str] = ()) -> str:
         raise InvalidDomain("give a full hostname such as img.example.com")
     if any(label.startswith("-") or label.endswith("-") for label in labels):
         raise InvalidDomain("a hostname label cannot start or end with '-'")
-    if host in {own for own in (_comparable(h) for h in reserved) if own}:
+    if host in {own for own in (comparable_host(h) for h in reserved) if own}:
         raise InvalidDomain("that hostname is the gateway's own")
     if _suffixes().is_public(host):
         raise InvalidDomain("that is a public suffix, which nobody owns: give a hostname under your domain")
     return host
 
 
-def _comparable(host: str) -> str:
+def comparable_host(text: str) -> str:
+    """``Img.Example.com.:443`` -> ``img.example.com``; ``[::1]:8080`` -> ``::1``; internationalised labels in
+    their ASCII form. Text that is no valid hostname is only lower-cased: it then equals no stored name."""
+    name = text.strip()
+    if name.startswith("["):
+        return name[1:].partition("]")[0].lower()
+    if name.count(":") == 1:
+        name = name.partition(":")[0]
+    if ":" in name:  # an IPv6 address without brackets
+        return name.lower()
     try:
-        return normalise_host(host.strip().strip("[]"))
+        return normalise_host(name)
     except InvalidHost:
-        return host.strip().lower()
+        return name.lower().rstrip(".")
+
+
+def bindable(host: str) -> bool:
+    """Whether a custom domain could be stored under ``host`` (in ``comparable_host`` form): False for an IP
+    literal, a single label (``localhost``), and anything ``normalise_domain`` would refuse for its characters."""
+    if ":" in host or "_" in host or "." not in host or len(host) > _MAX_LENGTH:
+        return False
+    try:
+        if normalise_host(host) != host:
+            return False
+    except InvalidHost:
+        return False
+    return not is_ip_literal(host) and not any(
+        label.startswith("-") or label.endswith("-") for label in host.split(".")
+    )
 
 
 def _is_address(text: str) -> bool:

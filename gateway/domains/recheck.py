@@ -4,9 +4,10 @@ State changes (``gateway.accounts.domains`` draws them):
 
 - a check that verifies: ``verified``, no reason, failures reset;
 - a check that finds the records wrong: the reason; a ``pending`` domain stays pending (the customer may not
-  have created the record yet); a ``verified`` or ``failed`` one counts a failure and is ``failed`` from the
-  ``domain_failures_to_fail``-th in a row (a verified domain keeps being served until then, so one bad answer
-  during a customer's DNS change does not take their images down);
+  have created the record yet) until ``domain_pending_days`` after it was added, then it is ``failed`` (still
+  re-checked, less often, and verified once the record appears); a ``verified`` or ``failed`` one counts a
+  failure and is ``failed`` from the ``domain_failures_to_fail``-th in a row (a verified domain keeps being
+  served until then, so one bad answer during a customer's DNS change does not take their images down);
 - a check DNS could not answer (timeout, SERVFAIL): the reason, and nothing else changes: an outage of the
   resolver is not the customer's mistake.
 
@@ -30,25 +31,34 @@ log = logging.getLogger("imgate.domains")
 _BATCH = 20
 # Seconds between looks for due domains; a check itself waits at most dns_timeout per query.
 _TICK = 5.0
+_DAY = 86400.0
 
 
-def apply_verdict(domain: Domain, verdict: Verdict, at: float, failures_to_fail: int) -> Domain:
+def apply_verdict(
+    domain: Domain, verdict: Verdict, at: float, failures_to_fail: int, pending_days: float = 7.0
+) -> Domain:
     if verdict.verified:
         return dataclasses.replace(domain, state=VERIFIED, reason="", failures=0, checked_at=at)
     if verdict.unknown:
         return dataclasses.replace(domain, reason=verdict.reason, checked_at=at)
     failures = domain.failures + 1
-    state = domain.state
+    state, reason = domain.state, verdict.reason
     if state != PENDING and failures >= failures_to_fail:
         state = FAILED
-    return dataclasses.replace(domain, state=state, reason=verdict.reason, failures=failures, checked_at=at)
+    elif state == PENDING and at - domain.created_at > pending_days * _DAY:
+        state = FAILED
+        reason = f"{reason}; not verified within {pending_days:g} days of being added"
+    return dataclasses.replace(domain, state=state, reason=reason, failures=failures, checked_at=at)
 
 
 class DomainChecker:
-    def __init__(self, store: DomainStore, verifier: DomainVerifier, failures_to_fail: int) -> None:
+    def __init__(
+        self, store: DomainStore, verifier: DomainVerifier, failures_to_fail: int, pending_days: float = 7.0
+    ) -> None:
         self._store = store
         self._verifier = verifier
         self._failures_to_fail = failures_to_fail
+        self._pending_days = pending_days
 
     async def check(self, domain: Domain) -> Domain:
         """Check now and store the result; answers the record as stored (as it was if it was removed or
@@ -56,7 +66,7 @@ class DomainChecker:
         # At least the claim's time (``claim_due`` stamps it), so the store takes this result as the latest.
         at = max(time.time(), domain.checked_at)
         verdict = await self._verifier.check(domain.hostname, domain.token)
-        checked = apply_verdict(domain, verdict, at, self._failures_to_fail)
+        checked = apply_verdict(domain, verdict, at, self._failures_to_fail, self._pending_days)
         saved = await asyncio.to_thread(self._store.save_check, checked)
         if saved is not None and saved.state != domain.state:
             log.info("domain %s of %s: %s -> %s", domain.hostname, domain.namespace, domain.state, saved.state)
@@ -105,9 +115,10 @@ class Rechecker:
 
 
 def domain_checker(settings: Settings, store: DomainStore) -> DomainChecker:
-    """The check as the settings configure it (``cname_target``, ``dns_resolvers``, ``dns_timeout``)."""
+    """The check as the settings configure it (``cname_target``, ``dns_resolvers``, ``dns_timeout``,
+    ``domain_pending_days``)."""
     verifier = DomainVerifier(settings.cname_target, settings.dns_resolvers, settings.dns_timeout)
-    return DomainChecker(store, verifier, settings.domain_failures_to_fail)
+    return DomainChecker(store, verifier, settings.domain_failures_to_fail, settings.domain_pending_days)
 
 
 def rechecker(settings: Settings, store: DomainStore) -> Rechecker:

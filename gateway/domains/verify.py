@@ -1,12 +1,14 @@
-"""The DNS check of a custom domain, with dnspython: a CNAME chain that reaches ``cname_target``, or the token.
+"""The DNS check of a custom domain, with dnspython: proof that names the workspace, in a CNAME or a TXT record.
 
-A hostname is verified when either holds:
+A CNAME to the operator's shared ``cname_target`` would prove only that the name points at the gateway, not
+which workspace may have it (anyone can claim any name), so both proofs carry the claim's own token:
 
-- its CNAME chain (``img.customer.com`` -> ``…`` -> ``customers.img.example.net``) reaches the operator's
-  ``cname_target``, followed one CNAME query at a time (at most ``MAX_HOPS``), so the target itself need not
-  resolve and a loop ends;
+- the CNAME chain (``img.customer.com`` -> ``…`` -> ``<token>.customers.img.example.net``) reaches the claim's
+  own target, ``<token>.<cname_target>`` (``domain_cname_target``), followed one CNAME query at a time (at most
+  ``MAX_HOPS``), so the target itself need not resolve and a loop ends; the operator's DNS answers every name
+  under ``cname_target`` with a wildcard. This is the way for a subdomain: one record does both jobs;
 - or, for an apex domain that cannot carry a CNAME, a TXT record ``_imgate-challenge.<hostname>`` holds the
-  domain's verification token.
+  token.
 
 Queries go to the ``dns_resolvers`` setting (``host:port`` each) or, when it is empty, to the system's
 resolvers (``/etc/resolv.conf``), each query bounded by ``dns_timeout``. Nothing here raises for a DNS answer:
@@ -41,6 +43,12 @@ class Verdict:
 
 def challenge_name(hostname: str) -> str:
     return f"{CHALLENGE_LABEL}.{hostname}"
+
+
+def domain_cname_target(cname_target: str, token: str) -> str:
+    """The CNAME target of one claim: its token as a label under the operator's ``cname_target``."""
+    base = cname_target.strip().lower().rstrip(".")
+    return f"{token.lower()}.{base}" if base and token else ""
 
 
 def parse_resolvers(entries: Sequence[str]) -> list[tuple[str, int]]:
@@ -92,8 +100,9 @@ class DomainVerifier:
         resolver = self._resolver()
         cname_reason = ""
         unknown = ""
+        target = domain_cname_target(self.cname_target, token)
         try:
-            reached, cname_reason = await self._follow(resolver, hostname)
+            reached, cname_reason = await self._follow(resolver, hostname, target)
             if reached:
                 return Verdict(True)
         except _Unknown as exc:
@@ -105,12 +114,12 @@ class DomainVerifier:
             unknown = unknown or str(exc)
         if unknown:
             return Verdict(False, unknown=True, reason=f"{unknown}; the check will be tried again")
-        target = self.cname_target or "the gateway's CNAME target"
+        shown = target or "the gateway's CNAME target"
         txt = f"no TXT record {challenge_name(hostname)} with this domain's token"
-        return Verdict(False, reason=f"{cname_reason or f'no CNAME to {target}'}, and {txt}")
+        return Verdict(False, reason=f"{cname_reason or f'no CNAME to {shown}'}, and {txt}")
 
-    async def _follow(self, resolver: dns.asyncresolver.Resolver, hostname: str) -> tuple[bool, str]:
-        """(reached the target, why not in words)."""
+    async def _follow(self, resolver: dns.asyncresolver.Resolver, hostname: str, target: str) -> tuple[bool, str]:
+        """(reached ``target``, why not in words)."""
         name = hostname
         seen = {name}
         for _ in range(MAX_HOPS):
@@ -118,13 +127,18 @@ class DomainVerifier:
             if answer is None:
                 if name == hostname:
                     return False, ""
-                return False, f"the CNAME chain of {hostname} ends at {name}, not {self.cname_target}"
+                if name == self.cname_target:
+                    # The shared target proves the name points at the gateway, not whose it is.
+                    return False, f"the CNAME of {hostname} points at {name}: it must point at {target}"
+                return False, f"the CNAME chain of {hostname} ends at {name}, not {target}"
             if answer == "NXDOMAIN":
                 if name == hostname:
                     return False, f"{hostname} does not exist in DNS (NXDOMAIN)"
+                if name == self.cname_target:
+                    return False, f"the CNAME of {hostname} points at {name}: it must point at {target}"
                 return False, f"the CNAME chain of {hostname} ends at {name}, which does not exist"
             name = answer
-            if self.cname_target and name == self.cname_target:
+            if target and name == target:
                 return True, ""
             if name in seen:
                 return False, f"the CNAME chain of {hostname} loops"

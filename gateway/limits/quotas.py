@@ -124,10 +124,6 @@ class MonthlyQuotas:
             self._rebuild_items(state, limits, wall, now)
         return state.items
 
-    def check_bytes(self, namespace: str, limits: PlanLimits) -> None:
-        """``RateLimited`` (with ``Retry-After``) once the month's bytes out reached the quota."""
-        self.admit(namespace, limits)
-
     async def check_render(self, namespace: str, capture: bool, limits: PlanLimits) -> None:
         """Before a render or a capture: the first one of a month this process sees waits for the store's
         totals, so a restart never hands out a quota that was used up before it."""
@@ -187,11 +183,14 @@ class MonthlyQuotas:
         renders, captures, bytes_out = state.renders, state.captures, state.bytes_out
         try:
             totals = await asyncio.to_thread(self._read, state.namespace, state.year, state.month)
-        except Exception:
-            # The store is down or busy: keep deciding on what is known, and read again later.
+        except Exception as exc:
+            # The store is down or busy: keep deciding on what is known, and read again later. The error's
+            # type only: a store's message carries its address.
             self._failed_reads += 1
             if self._failed_reads in (1, 100) or self._failed_reads % 1000 == 0:
-                log.warning("monthly usage totals could not be read (%d times)", self._failed_reads, exc_info=True)
+                log.warning(
+                    "monthly usage totals could not be read (%d times: %s)", self._failed_reads, type(exc).__name__
+                )
         else:
             # What was counted here before the read is in the store's totals, or will be with the next flush:
             # until it is, the totals may be below what this process saw, so the larger of the two counts

@@ -5,6 +5,10 @@
 2. Otherwise ``mark={preset}`` with optional ``mark-align``, ``mark-alpha``, ``mark-scale``, ``mark-pad``,
    ``mark-w`` and ``mark-h`` overrides; ``mark=none`` (or no ``mark``) stamps nothing; an unknown preset,
    or an override without ``mark``, is a 400 naming the parameter.
+3. ``mark={key}``: a value that is no preset name (it holds a ``/`` or a ``.``: ``brand/logo.png``) is an image
+   in the workspace's own origin, stamped with a preset's defaults and the same overrides. Never a URL (imgix's
+   ``mark`` takes one): a value with a scheme or starting ``//`` is a 400, so a URL cannot make the gateway
+   fetch anything the workspace's origin does not hold. A key the origin does not have is a 400 too.
 
 The parameters arrive split once by the plan step (``gateway.delivery.plans.split_query``), which has
 already refused any name given twice.
@@ -17,6 +21,7 @@ within that time, and editing a preset shows as soon as the tenancy cache reload
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,12 +29,26 @@ from dataclasses import dataclass
 from cachetools import LRUCache, TTLCache
 
 from gateway.accounts.models import MarkPreset
-from gateway.errors import GatewayError, OriginError, ValidationError
+from gateway.errors import GatewayError, NotFound, OriginError, ValidationError, from_transform_error
 from gateway.marks.presets import mark_spec
 from gateway.marks.rules import first_match
 from gateway.tenancy import Tenant
-from transforms.errors import InvalidParameter
+from transforms.errors import InvalidParameter, TransformError
 from transforms.marks import MARK_PARAMETERS, MarkSpec
+
+# The name an image taken straight from an origin key goes by in the resolver's memo (never looked up).
+_FROM_KEY = "origin-key"
+_URL_LIKE = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*:|//)")
+
+
+def _origin_image(tenant: Tenant, value: str) -> MarkPreset:
+    """``mark={key}``: an image in the workspace's origin, with a preset's default placement."""
+    shown = value[:64] if value.isprintable() else "?"
+    if _URL_LIKE.match(value) or "\\" in value:
+        raise ValidationError("mark: takes a preset name or a key in the workspace's origin, never a URL")
+    if "/" not in value and "." not in value:
+        raise ValidationError(f"mark: no preset named {shown!r} in this workspace")
+    return MarkPreset(namespace=tenant.workspace.namespace, name=_FROM_KEY, kind="image", image_key=value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,13 +88,13 @@ class MarkResolver:
             return None
         preset = tenant.marks.get(name)
         if preset is None:
-            raise ValidationError(f"mark: no preset named {name[:64]!r} in this workspace")
+            return await self._resolved(tenant, _origin_image(tenant, name), given, forced=False, from_key=True)
         return await self._resolved(tenant, preset, given, forced=False)
 
     async def _resolved(
-        self, tenant: Tenant, preset: MarkPreset, overrides: dict[str, str], forced: bool
+        self, tenant: Tenant, preset: MarkPreset, overrides: dict[str, str], forced: bool, from_key: bool = False
     ) -> ResolvedMark:
-        image, digest = await self._image(tenant, preset)
+        image, digest = await self._image(tenant, preset, from_key)
         memo_key = (
             tenant.workspace.namespace,
             preset.name,
@@ -89,11 +108,13 @@ class MarkResolver:
                 spec = mark_spec(preset, image, overrides)
             except InvalidParameter as exc:
                 raise ValidationError(exc.message) from None
+            except TransformError as exc:  # an origin key's bytes that are no usable mark image (415)
+                raise from_transform_error(exc) from None
             resolved = ResolvedMark(spec, spec.fingerprint(), preset.name, forced)
             self._specs[memo_key] = resolved
         return resolved
 
-    async def _image(self, tenant: Tenant, preset: MarkPreset) -> tuple[bytes | None, str]:
+    async def _image(self, tenant: Tenant, preset: MarkPreset, from_key: bool) -> tuple[bytes | None, str]:
         if preset.kind != "image":
             return None, ""
         if preset.image_data:
@@ -105,6 +126,10 @@ class MarkResolver:
                 raise OriginError("the mark preset's image needs an origin")
             try:
                 original = await tenant.source.fetch(preset.image_key)
+            except NotFound:
+                if from_key:
+                    raise ValidationError("mark: no preset of that name, nor an image at that key") from None
+                raise OriginError(f"the image of mark preset {preset.name!r} could not be read") from None
             except GatewayError:
                 raise OriginError(f"the image of mark preset {preset.name!r} could not be read") from None
             cached = (original.data, hashlib.sha256(original.data).hexdigest())

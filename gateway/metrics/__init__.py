@@ -22,6 +22,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from prometheus_client import Counter, Histogram
 
+# prometheus_client's own variable; ``imgate serve`` sets it (``gateway.cli.metrics_folder``).
+MULTIPROC_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+
 # Hit latencies are well under a millisecond, misses tens of milliseconds to seconds.
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 _WORK_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)

@@ -10,23 +10,19 @@ header from a peer that is no trusted proxy came through a proxy the gateway doe
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import os
 
 from starlette.types import Scope
 
+from gateway.addresses import Networks, peer_address
+from gateway.metrics import MULTIPROC_VARIABLE
 from gateway.settings import Settings
-from gateway.web.clientaddr import TrustedProxies, parse_address
-
-# prometheus_client's own variable; ``imgate serve`` sets it (gateway.cli.metrics_folder).
-MULTIPROC_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
-_FORWARDED_FOR = b"x-forwarded-for"
-_FORWARDED = b"forwarded"
+from gateway.web.clientaddr import TrustedProxies, carries_forwarding
 
 
 class MetricsAccess:
     def __init__(self, settings: Settings) -> None:
-        self._networks = tuple(ipaddress.ip_network(text) for text in settings.metrics_networks)
+        self._networks = Networks(settings.metrics_networks)
         self._token = settings.metrics_token.encode()
         self._proxies = TrustedProxies(settings.trusted_proxies)
 
@@ -37,16 +33,15 @@ class MetricsAccess:
             scheme, _, given = authorization.partition(b" ")
             if scheme.lower() == b"bearer" and hmac.compare_digest(given.strip(), self._token):
                 return True
-        client = scope.get("client")
-        peer = parse_address(client[0]) if client else None
+        peer = peer_address(scope)
         address = self._proxies.client_address(scope)
         if address is None:
             return False
-        if address == peer and (_FORWARDED_FOR in headers or _FORWARDED in headers) and not self._proxies.trusts(peer):
+        if address == peer and carries_forwarding(scope) and not self._proxies.trusts(peer):
             # It came through a proxy this gateway does not know (Caddy on the same host, say): the peer is the
             # proxy's address, loopback most likely, and says nothing about who is asking. Only the token admits it.
             return False
-        return any(address in network for network in self._networks)
+        return address in self._networks
 
 
 def render() -> tuple[bytes, str]:

@@ -30,7 +30,7 @@ class ImageRoute:
             await send_answer(send, error_answer(ValidationError(NOT_A_PATH)), head)
             return
         services: Services = scope["app"].state.services
-        request = scope.get(SCOPE_KEY) or ImageRequest.read(scope)
+        request = scope.get(SCOPE_KEY) or ImageRequest.read(scope, services.hosts)
         if request is None:  # a gateway path (/_/…) that no route of its own took
             await send_answer(send, error_answer(NotFound()), head)
             return

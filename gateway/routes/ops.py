@@ -4,6 +4,7 @@
   only when it cannot.
 - ``/_/metrics``: the Prometheus text format, summed across the worker processes (``gateway.metrics``), for
   callers in ``metrics_networks`` or with the ``metrics_token`` bearer token; anyone else gets 403 FORBIDDEN.
+- ``/_/tls/ask``: Caddy's on-demand TLS question (``gateway.routes.tls``).
 
 All are plain ASGI apps, so Starlette routes every method to them and the answer to a method they do not take
 is the gateway's JSON error (405 ``METHOD_NOT_ALLOWED`` with ``Allow``), never Starlette's plain text.
@@ -20,6 +21,7 @@ from starlette.types import Receive, Scope, Send
 
 from gateway.errors import Forbidden, MethodNotAllowed, NotFound
 from gateway.metrics.exposition import MetricsAccess, render
+from gateway.routes.tls import TLS_ASK, ask
 from gateway.services import Services
 from gateway.web.responses import error_response
 
@@ -79,4 +81,5 @@ class _NotFound:
 
 health = _ReadOnly(HEALTH, _health)
 metrics = _ReadOnly(METRICS, _metrics)
+tls_ask = _ReadOnly(TLS_ASK, ask)
 not_found = _NotFound()

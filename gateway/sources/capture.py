@@ -17,6 +17,7 @@ import logging
 from pathlib import Path
 
 from gateway.capture import CaptureOptions, CaptureService
+from gateway.capture.inject import PageSetup
 from gateway.capture.machinery import MachineryPorts
 from gateway.errors import CaptureUnavailable, GatewayError
 from gateway.netguard import NetGuard
@@ -60,9 +61,9 @@ class CaptureSource:
                     self._service = service
         return self._service
 
-    async def fetch(self, url: str, options: CaptureOptions, pdf: bool) -> Original:
+    async def fetch(self, url: str, options: CaptureOptions, pdf: bool, setup: PageSetup | None = None) -> Original:
         service = await self._running()
-        data = await service.capture(url, options, pdf=pdf)
+        data = await service.capture(url, options, pdf=pdf, setup=setup)
         return Original(data, "application/pdf" if pdf else "image/png")
 
     async def aclose(self) -> None:

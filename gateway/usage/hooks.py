@@ -87,14 +87,6 @@ class UsageHooks:
             else:
                 mine.merge(counts)
 
-    def pending(self, namespace: str, day: date) -> UsageCounts:
-        """This process's counts not yet flushed (a copy), for a quota check that must not wait for a flush."""
-        found = UsageCounts()
-        counts = self._pending.get((namespace, day))
-        if counts is not None:
-            found.merge(counts)
-        return found
-
     def _today(self) -> date:
         # One date object per day: a request computes an integer division, not a calendar conversion.
         number = int(self._clock()) // _DAY_SECONDS

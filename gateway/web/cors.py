@@ -21,6 +21,8 @@ What a workspace response carries, and why:
   the owner refused would only look like a hole to every scanner, and the status is visible in DevTools.
   Two ``Origin`` headers are joined into one value that is no origin, so they are refused, never guessed at.
 - Every response of the workspace, errors included, gets the same headers, so a page can read an error.
+  ``Timing-Allow-Origin`` is written with ``Access-Control-Allow-Origin``, with the same value, and never
+  without it.
 - Preflight (``OPTIONS`` with ``Origin`` and ``Access-Control-Request-Method``): 204 with
   ``Access-Control-Allow-Methods: GET, HEAD``, the requested headers echoed when each is a plain token
   (at most 20, 64 characters each), ``Access-Control-Max-Age: 86400``, and ``Vary`` on the request headers
@@ -41,8 +43,8 @@ from gateway.policy import WorkspacePolicy
 
 ALLOWED_METHODS = ("GET", "HEAD")
 # Safelisted response headers (Content-Type, Cache-Control, ...) need no listing; these are the others a
-# page's script may want: validators for its own caching, and when to retry.
-EXPOSED_HEADERS = "Content-Length, ETag, Retry-After"
+# page's script may want: validators for its own caching, when to retry, and the workspace's rate limits.
+EXPOSED_HEADERS = "Content-Length, ETag, Retry-After, RateLimit, RateLimit-Policy, X-Imgate-Ignored, X-Imgate-Error"
 PREFLIGHT_MAX_AGE = "86400"
 MAX_REQUESTED_HEADERS = 20
 _HEADER_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}")
@@ -70,9 +72,12 @@ class CORS:
 
 
 def _allow(origin: str) -> Headers:
+    # Timing-Allow-Origin follows the same decision: a page allowed to read the image may also see its
+    # Resource Timing sizes (transferSize, decodedBodySize), which browsers zero for cross-origin entries.
     return (
         (b"access-control-allow-origin", origin.encode("latin-1")),
         (b"access-control-expose-headers", EXPOSED_HEADERS.encode()),
+        (b"timing-allow-origin", origin.encode("latin-1")),
     )
 
 

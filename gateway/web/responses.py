@@ -3,7 +3,8 @@
 - ``representation_headers``: an output's own headers (type, length, cache-control, ETag), encoded once when
   the output enters the memory tier, so a hit encodes nothing.
 - ``image_answer``: 200 or 304 (``If-None-Match``) for an output, plus ``Vary``, the CORS headers, any headers
-  the request hooks add, and ``X-Imgate-Cache`` (the tier that answered).
+  the request hooks add, ``X-Imgate-Ignored`` (``ignored_headers``, lenient imgix mode) and ``X-Imgate-Cache``
+  (the tier that answered).
 - ``preflight_answer``: a CORS preflight's 204.
 - ``error_answer``: the one JSON error writer: ``{"error": {"code", "message"}}``, ``Cache-Control: no-store``,
   the error's own headers (``Retry-After``) and the workspace's CORS headers.
@@ -63,6 +64,12 @@ def representation_headers(
     )
     full = ((b"content-type", content_type.encode("latin-1")), (b"content-length", str(length).encode()), *validators)
     return full, validators, _vary(vary)
+
+
+def ignored_headers(names: tuple[str, ...]) -> Headers:
+    """``X-Imgate-Ignored``: the imgix parameters a lenient workspace rendered without (names as written; the
+    parser let through only published imgix names, so they are plain tokens)."""
+    return ((b"x-imgate-ignored", ", ".join(names).encode("latin-1")),) if names else ()
 
 
 def _vary(vary: str) -> Headers:

@@ -138,7 +138,12 @@ def test_an_unknown_imgate_variable_is_refused_like_an_unknown_key(variable: str
 
 
 def test_the_variables_that_are_not_settings_are_allowed() -> None:
-    assert set(OTHER_VARIABLES) == {"IMGATE_CONFIG", "IMGATE_ORIGIN_SECRET_ACCESS_KEY", "IMGATE_CAPTURE_TAG"}
+    assert set(OTHER_VARIABLES) == {
+        "IMGATE_CONFIG",
+        "IMGATE_ORIGIN_SECRET_ACCESS_KEY",
+        "IMGATE_CAPTURE_TAG",
+        "IMGATE_SIGNING_SECRET",
+    }
     environ = {name: "x" for name in OTHER_VARIABLES if name != "IMGATE_CONFIG"}
     assert load_settings(environ={**environ, "LANG": "C", "imgate_lower": "1"}) == load_settings(environ={})
 

@@ -21,9 +21,9 @@ class CountingDomains(MemoryDomainStore):
         super().__init__(lambda namespace: store.get_workspace(namespace) is not None)
         self.asked: list[str] = []
 
-    def get(self, hostname: str) -> Domain | None:
+    def routed(self, hostname: str) -> Domain | None:
         self.asked.append(hostname)
-        return super().get(hostname)
+        return super().routed(hostname)
 
 
 def store_with(*verified: str) -> tuple[MemoryAccountStore, CountingDomains]:
@@ -58,10 +58,22 @@ async def test_unknown_hosts_are_asked_once_per_ttl_and_pending_ones_are_refused
         assert await tenancy.for_host("nobody.test") is None
         assert await tenancy.for_host("pending.acme.test") is None
     assert domains.asked == ["nobody.test", "pending.acme.test"]
-    assert tenancy.host_refused("nobody.test") and tenancy.peek_host("nobody.test") is None
+    assert tenancy.peek_host("nobody.test") is None
     await asyncio.sleep(0.15)
     assert await tenancy.for_host("nobody.test") is None
     assert domains.asked.count("nobody.test") == 2
+    await tenancy.aclose()
+
+
+@pytest.mark.parametrize(
+    "host", ["localhost", "intranet", "203.0.113.9", "::1", "not a host", "a..b.test", "-x.test", "under_score.test"]
+)
+async def test_a_name_no_domain_can_have_costs_no_store_read(host: str) -> None:
+    store, domains = store_with()
+    tenancy = Tenancy(store, no_source, ttl=60)
+    for _ in range(3):
+        assert await tenancy.for_host(host) is None
+    assert domains.asked == []
     await tenancy.aclose()
 
 

@@ -35,7 +35,9 @@ class GatewayProcess(launcher.GatewayProcess):
     def __init__(
         self, data_dir: Path, *, workers: int = 1, settings: Mapping[str, str] | None = None, **more: str
     ) -> None:
-        chosen = {"tenancy_ttl": "0.2", **(settings or {}), **more}
+        # Limits off unless a test turns them on (tests/integration/test_limits_*.py): the free plan's 10/s would
+        # refuse the bursts other tests send.
+        chosen = {"tenancy_ttl": "0.2", "limiter": "off", **(settings or {}), **more}
         super().__init__(data_dir, workers=workers, settings=chosen, cwd=REPO)
 
     def add_workspace(self, workspace: Workspace) -> None:

@@ -175,6 +175,16 @@ def test_the_gateways_own_host_has_hsts_and_its_paths(deployment: Deployment) ->
     assert "strict-transport-security" not in deployment.get(VERIFIED_HOST, "/photo-kite.jpg?w=64").headers
 
 
+def test_the_public_site_never_passes_the_tls_ask_or_the_metrics_on(deployment: Deployment) -> None:
+    for path in (f"/_/tls/ask?domain={VERIFIED_HOST}", "/_/tls/ask/", "/_/metrics"):
+        answer = deployment.get(OWN_HOST, path)
+        # Caddy's own 404 (an empty body), not the gateway's JSON: the request never reached the gateway.
+        assert answer.status_code == 404 and answer.content == b"", path
+    # On a custom domain they are image keys, answered by the gateway (no such image).
+    key = deployment.get(VERIFIED_HOST, "/_/metrics")
+    assert key.status_code == 404 and key.json()["error"]["code"] == "NOT_FOUND"
+
+
 def test_an_unverified_domain_gets_no_certificate(deployment: Deployment) -> None:
     for host in (PENDING_HOST, "never-added.customer.test"):
         with pytest.raises(httpx.ConnectError):

@@ -443,3 +443,28 @@ def test_members_from_the_command_line(tmp_path: Path) -> None:
     ]
     line = one_error_line(imgate(data, "member", "add", "acme", "not-an-address"))
     assert "email" in line and "not-an-address" not in line
+
+
+def test_capture_domains_are_switched_off_and_on_one_by_one(tmp_path: Path) -> None:
+    data = tmp_path / "gw"
+    created = imgate(data, "workspace", "create", "shots", "--capture-domains", "www.example.com,*.example.org")
+    assert created.returncode == 0, created.stderr
+    off = imgate(data, "workspace", "update", "shots", "--disable-capture-domain", "*.EXAMPLE.org")
+    assert off.returncode == 0, off.stderr
+    assert json.loads(off.stdout)["capture_domains"] == [
+        {"pattern": "www.example.com", "enabled": True},
+        {"pattern": "*.example.org", "enabled": False},
+    ]
+    both = imgate(
+        data,
+        "workspace",
+        "update",
+        "shots",
+        "--enable-capture-domain",
+        "*.example.org",
+        "--disable-capture-domain",
+        "www.example.com",
+    )
+    assert [d["enabled"] for d in json.loads(both.stdout)["capture_domains"]] == [False, True]
+    line = one_error_line(imgate(data, "workspace", "update", "shots", "--disable-capture-domain", "shop.example.net"))
+    assert "shop.example.net" in line and "capture domains" in line

@@ -53,13 +53,15 @@ def test_add_check_serve_remove(tmp_path: Path, dns: DnsServer) -> None:
         url = f"{gateway.url}/photo-kite.jpg?w=48"
         added = imgate(gateway.data_dir, "domain", "add", "acme", "IMG.acme.test", **env)
         assert added.returncode == 0, added.stderr
-        assert f"{HOST}\tCNAME\t{TARGET}" in added.stdout and f"_imgate-challenge.{HOST}\tTXT\t" in added.stdout
+        token = added.stdout.split(f"_imgate-challenge.{HOST}\tTXT\t")[1].split()[0]
+        # The CNAME target carries the domain's own token, the TXT record holds it.
+        assert f"{HOST}\tCNAME\t{token}.{TARGET}" in added.stdout
         assert wait_for(404, url, HOST).status_code == 404  # pending: not served
 
         pending = imgate(gateway.data_dir, "domain", "check", "acme", HOST, **env)
         assert pending.returncode == 1 and "pending" in pending.stdout and "NXDOMAIN" in pending.stdout
 
-        dns.set(HOST, ("CNAME", TARGET))
+        dns.set(HOST, ("CNAME", f"{token}.{TARGET}"))
         verified = imgate(gateway.data_dir, "domain", "check", "acme", HOST, **env)
         assert verified.returncode == 0 and f"{HOST}\tverified" in verified.stdout
         served = wait_for(200, url, HOST)

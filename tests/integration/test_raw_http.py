@@ -79,7 +79,10 @@ def problems(answer: RawAnswer, expected: Expected, method: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory: pytest.TempPathFactory, images_dir: Path) -> Iterator[GatewayProcess]:
-    gw = GatewayProcess(tmp_path_factory.mktemp("gw"), result_store="none")
+    # The battery's Host is one of the gateway's own here (any other would be looked up as a custom domain).
+    gw = GatewayProcess(
+        tmp_path_factory.mktemp("gw"), result_store="none", public_hosts=f"127.0.0.1,{HOST.split(':')[0]}"
+    )
     gw.add_workspace(Workspace(namespace="demo", origin_kind="local", origin={"root": str(images_dir)}))
     with gw:
         yield gw

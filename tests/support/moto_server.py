@@ -22,20 +22,46 @@ from __future__ import annotations
 import json
 import os
 import socket
+import threading
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from typing import Any, cast
 
 import boto3  # type: ignore[import-untyped]
 import pytest
 from aiohttp.abc import AbstractResolver, ResolveResult
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from moto.server import ThreadedMotoServer
+from werkzeug.serving import make_server
 
 REGION = "us-east-1"
 # Dummy credentials: moto accepts them while auth is not enforced; they open no real account.
 DUMMY_KEY_ID = "AKIAIMGATETESTING000"
 DUMMY_SECRET = "imgate-test-secret-not-real"
+
+
+class _AtomicDynamoServer(ThreadedMotoServer):
+    """moto applies a DynamoDB request in steps without a lock (a failed transaction even restores a copy of the
+    whole table), so two requests at once can lose each other's writes, where DynamoDB applies each request
+    atomically. One DynamoDB request at a time gives moto that guarantee; S3 and IAM requests still run in
+    parallel."""
+
+    def _server_entry(self) -> None:
+        dispatcher = DomainDispatcherApplication(create_backend_app)
+        one_at_a_time = threading.Lock()
+
+        def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+            if str(environ.get("HTTP_X_AMZ_TARGET", "")).startswith("DynamoDB_"):
+                with one_at_a_time:
+                    # The body is produced inside the lock: moto's work happens while the response is built.
+                    return list(dispatcher(environ, start_response))
+            return cast(Iterable[bytes], dispatcher(environ, start_response))
+
+        self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
+        self._server_ready_event.set()
+        self._server.serve_forever()
 
 
 class MotoServer:
@@ -50,7 +76,7 @@ class MotoServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+        server = _AtomicDynamoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
         server.start()
         self.port = server.get_host_and_port()[1]
         self._server = server

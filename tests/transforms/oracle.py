@@ -1,6 +1,6 @@
 """The output size a request should have, worked out on paper: an oracle independent of transforms.steps.layout.
 
-It reasons in the output's own orientation (after rot), as a user reading docs/parameters.md would:
+It reasons in the output's own orientation (after or), as a user reading docs/parameters.md would:
 the geometry there never depends on which way the source was turned. None means "this request must be
 refused": padding that leaves no room, or a side longer than the output cap.
 """
@@ -26,8 +26,8 @@ def scaled(length: int, shrink: float) -> int:
 def predict_size(options: TransformOptions, width: int, height: int) -> tuple[int, int] | None:
     """Output size for an upright ``width`` x ``height`` source (no trim: that depends on pixels)."""
     if options.rect is not None:
-        width, height = options.rect.width, options.rect.height
-    if options.rot in (90, 270):
+        _, _, width, height = options.rect.resolve(width, height)
+    if options.orient in (90, 270):
         width, height = height, width  # everything below is in the turned output's frame
     dpr = options.dpr or 1.0
     sized = options.w is not None or options.h is not None
@@ -37,7 +37,8 @@ def predict_size(options: TransformOptions, width: int, height: int) -> tuple[in
     )
     box_w = _length(options.w, width, dpr)
     box_h = _length(options.h, height, dpr)
-    if options.ar is not None and not (box_w and box_h):
+    # As in imgix, ar shapes the box only for the fits that cut.
+    if options.ar is not None and not (box_w and box_h) and options.fit in (Fit.CROP, Fit.MIN):
         ratio = options.ar.ratio
         if box_w:
             box_h = max(1, half_up(box_w / ratio))
@@ -53,7 +54,7 @@ def predict_size(options: TransformOptions, width: int, height: int) -> tuple[in
         return None
     fit = options.fit or Fit.CLIP
     if inner_w is None or inner_h is None:
-        out = _one_side(width, height, inner_w, inner_h, never_enlarge=fit in (Fit.MAX, Fit.MIN))
+        out = _one_side(width, height, inner_w, inner_h, never_enlarge=fit in (Fit.MAX, Fit.MIN, Fit.FILLMAX))
     else:
         out = _in_box(width, height, inner_w, inner_h, fit, options)
     return _capped(out[0] + left + right, out[1] + top + bottom)
@@ -78,8 +79,8 @@ def _one_side(width: int, height: int, box_w: int | None, box_h: int | None, nev
 
 
 def _in_box(width: int, height: int, box_w: int, box_h: int, fit: Fit, options: TransformOptions) -> tuple[int, int]:
-    if fit in (Fit.CROP, Fit.FILL, Fit.SCALE):
-        return box_w, box_h
+    if fit in (Fit.CROP, Fit.FILL, Fit.FILLMAX, Fit.CLAMP, Fit.SCALE):
+        return box_w, box_h  # fillmax and clamp pad (never enlarging, or with edge pixels) to the box
     if fit is Fit.MIN:
         if box_w <= width and box_h <= height:
             return box_w, box_h  # covering shrinks (or keeps) the source: cut to the box

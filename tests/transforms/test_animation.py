@@ -64,7 +64,7 @@ def test_timing_and_loop_are_kept(ten_gif):
         ("w=50&h=50&fit=crop", (50, 50)),
         ("w=50&h=50&fit=crop&crop=right", (50, 50)),
         ("w=100&h=100&fit=fill&bg=000", (100, 100)),
-        ("rot=90&w=40", (40, 60)),
+        ("orient=90&w=40", (40, 60)),
         ("rect=60,0,60,80", (60, 80)),
         ("pad=5&w=70", (70, 50)),  # 60x40 inside 5 px each side
         ("w=60&h=60&fit=crop&crop=focalpoint&fp-x=1", (60, 60)),
@@ -91,7 +91,7 @@ def test_cuts_land_in_the_same_place_in_every_frame(ten_gif):
 
 
 def test_frames_are_turned_one_by_one(ten_gif):
-    frames = frames_of(render(ten_gif, "rot=90").data)
+    frames = frames_of(render(ten_gif, "orient=90").data)
     assert len(frames) == 10 and (frames[0].width, frames[0].height) == (80, 120)
     for frame in frames:
         assert close(mean_rgb(frame, 0, 0, 80, 15), (255, 255, 255), 30)  # the left bar is now on top

@@ -87,7 +87,7 @@ def test_rect_outside_the_image_names_rect(four, rect):
         ("h=30&ar=16:9&fit=crop", (53, 30)),
         ("w=100&ar=1:1", (100, 50)),  # clip inside the 100x100 box
         ("ar=1:1&fit=crop", (100, 100)),  # no size: the largest square in the source
-        ("w=160&ar=16:9&fit=fill", (160, 90)),
+        ("w=160&ar=16:9&fit=fill", (160, 80)),  # as in imgix, ar shapes the box only for the fits that cut
     ],
 )
 def test_ratio_sizes_and_aspect_ratio(four, query, size):
@@ -193,14 +193,14 @@ def test_fill_places_the_image_at_corner_gravity(crop, image_at):
     [
         # corners: top-left, top-right, bottom-left, bottom-right
         ("", (200, 100), (RED, GREEN, BLUE, YELLOW)),
-        ("rot=90", (100, 200), (BLUE, RED, YELLOW, GREEN)),  # clockwise: the left edge goes to the top
-        ("rot=180", (200, 100), (YELLOW, BLUE, GREEN, RED)),
-        ("rot=270", (100, 200), (GREEN, YELLOW, RED, BLUE)),
+        ("orient=90", (100, 200), (BLUE, RED, YELLOW, GREEN)),  # clockwise: the left edge goes to the top
+        ("orient=180", (200, 100), (YELLOW, BLUE, GREEN, RED)),
+        ("orient=270", (100, 200), (GREEN, YELLOW, RED, BLUE)),
         ("flip=h", (200, 100), (GREEN, RED, YELLOW, BLUE)),
         ("flip=v", (200, 100), (BLUE, YELLOW, RED, GREEN)),
         ("flip=hv", (200, 100), (YELLOW, BLUE, GREEN, RED)),
-        ("rot=90&flip=h", (100, 200), (RED, BLUE, GREEN, YELLOW)),  # flip after the turn
-        ("rot=90&w=50", (50, 100), (BLUE, RED, YELLOW, GREEN)),  # w is the turned output's width
+        ("orient=90&flip=h", (100, 200), (RED, BLUE, GREEN, YELLOW)),  # flip after the turn
+        ("orient=90&w=50", (50, 100), (BLUE, RED, YELLOW, GREEN)),  # w is the turned output's width
     ],
 )
 def test_rot_and_flip(four, query, size, expected):
@@ -215,7 +215,7 @@ def test_rot_comes_after_the_exif_orientation():
 
     # Stored turned a quarter anticlockwise with orientation 6: upright, it is the quadrants image again.
     source = oriented_jpeg(quadrants().rot("d270"), 6)
-    image = decoded(render(source, "rot=90&fm=png"))
+    image = decoded(render(source, "orient=90&fm=png"))
     assert (image.width, image.height) == (100, 200)
     found = corners(image)
     assert all(colour_is(c, e) for c, e in zip(found, (BLUE, RED, YELLOW, GREEN), strict=True)), found
@@ -224,17 +224,17 @@ def test_rot_comes_after_the_exif_orientation():
 def test_gravity_and_padding_name_the_turned_output(four):
     # After a quarter turn the output's top is the source's left: crop=top keeps the red and blue half.
     for crop, expected in (("top", (BLUE, RED, BLUE, RED)), ("bottom", (YELLOW, GREEN, YELLOW, GREEN))):
-        image = decoded(render(four, f"w=40&h=40&fit=crop&crop={crop}&rot=90&fm=png"))
+        image = decoded(render(four, f"w=40&h=40&fit=crop&crop={crop}&orient=90&fm=png"))
         assert (image.width, image.height) == (40, 40)
         found = corners(image)
         assert all(colour_is(c, e) for c, e in zip(found, expected, strict=True)), (crop, found)
-    padded = decoded(render(four, "pad-left=10&rot=90&bg=000&fm=png"))
+    padded = decoded(render(four, "pad-left=10&orient=90&bg=000&fm=png"))
     assert (padded.width, padded.height) == (110, 200)
     assert close(mean_rgb(padded, 0, 0, 10, 200), (0, 0, 0), 2)
 
 
 def test_jpeg_source_turns_too():
-    image = decoded(render(jpeg(quadrants()), "rot=270&w=60"))
+    image = decoded(render(jpeg(quadrants()), "orient=270&w=60"))
     assert (image.width, image.height) == (60, 120)
     found = corners(image)
     assert all(colour_is(c, e) for c, e in zip(found, (GREEN, YELLOW, RED, BLUE), strict=True)), found

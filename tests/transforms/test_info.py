@@ -114,8 +114,8 @@ def test_placeholder_shape_for_portrait_and_landscape():
 
 def test_other_parameters_do_not_change_info():
     data = png(quadrants())
-    assert render(data, "fm=json").data == render(data, "fm=json&w=10&rot=90&blur=50&sat=-100").data
-    assert parse_query("fm=json&w=10&rot=90").canonical() == "fm=json"
+    assert render(data, "fm=json").data == render(data, "fm=json&w=10&orient=90&blur=50&sat=-100").data
+    assert parse_query("fm=json&w=10&orient=90").canonical() == "fm=json"
 
 
 def test_info_is_chosen_without_vary():

@@ -83,7 +83,7 @@ def layout_turned(query: str, width: int = 400, height: int = 200, max_side: int
     [
         ("w=0.5", Layout(resize=Box(200, UNBOUNDED))),  # a ratio of the source width
         ("h=0.25&dpr=2", Layout(resize=Box(UNBOUNDED, 100))),
-        ("w=100&ar=2:1", Layout(resize=Box(100, 50))),
+        ("w=100&ar=2:1", Layout(resize=Box(100, UNBOUNDED))),  # as in imgix: ar only with the fits that cut
         ("h=50&ar=1:1&fit=crop", Layout(resize=Box(50, 50), crop="centre")),
         ("ar=1:1&fit=crop", Layout(resize=Box(200, 200), crop="centre")),  # largest square inside 400x200
         ("w=100&h=100&fit=crop&crop=entropy", Layout(resize=Box(100, 100), crop="entropy")),
@@ -112,15 +112,15 @@ def test_geometry_of_the_full_vocabulary(query, expected):
     ("query", "expected"),
     [
         # The URL describes the turned output: 100 wide after a quarter turn is 100 high before it.
-        ("w=100&rot=90", Layout(resize=Box(UNBOUNDED, 100))),
-        ("w=100&rot=180", Layout(resize=Box(100, UNBOUNDED))),
+        ("w=100&orient=90", Layout(resize=Box(UNBOUNDED, 100))),
+        ("w=100&orient=180", Layout(resize=Box(100, UNBOUNDED))),
         # The turned output's top is the source's left: covering 100x100 overflows sideways, keep the left.
-        ("w=100&h=100&fit=crop&crop=top&rot=90", Layout(resize=Box(100, 100), crop="low")),
-        ("w=100&h=100&fit=crop&crop=top&rot=270", Layout(resize=Box(100, 100), crop="high")),
+        ("w=100&h=100&fit=crop&crop=top&orient=90", Layout(resize=Box(100, 100), crop="low")),
+        ("w=100&h=100&fit=crop&crop=top&orient=270", Layout(resize=Box(100, 100), crop="high")),
         ("w=100&h=100&fit=crop&crop=left&flip=h", Layout(resize=Box(100, 100), crop="high")),
-        ("pad-top=5&rot=90", Layout(pad=Sides(left=5))),
+        ("pad-top=5&orient=90", Layout(pad=Sides(left=5))),
         ("pad-top=5&flip=v", Layout(pad=Sides(bottom=5))),
-        ("w=100&ar=2:1&rot=90", Layout(resize=Box(50, 100))),
+        ("w=100&ar=2:1&fit=crop&orient=90", Layout(resize=Box(50, 100), crop="centre")),
     ],
 )
 def test_geometry_reads_rot_and_flip_as_describing_the_output(query, expected):
@@ -132,8 +132,8 @@ def test_geometry_reads_rot_and_flip_as_describing_the_output(query, expected):
     [
         ("w=10&pad=5", "pad"),
         ("w=100&h=100&pad-top=60&pad-bottom=40", "pad"),
-        ("w=2000&ar=1:2", "ar"),
-        ("h=3000&rot=90", "h"),  # names what the URL wrote, though the layout swapped the sides
+        ("w=2000&ar=1:2&fit=crop", "ar"),
+        ("h=3000&orient=90", "h"),  # names what the URL wrote, though the layout swapped the sides
     ],
 )
 def test_impossible_geometry_names_the_parameter(query, param):

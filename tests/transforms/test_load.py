@@ -38,8 +38,9 @@ def loaded(data: bytes, query: str) -> Context:
         "w=100&h=100&fit=crop&crop=focalpoint&fp-x=0.2",  # scaled in the one call, the window cut after
         "w=0.5",
         "w=100&ar=16:9&fit=crop",
+        "rect=0,0,200,200&w=100",  # the cut taken from a decode scaled for its own 2x reduction
         # Everything that works on the output leaves the decode alone.
-        "w=100&rot=90&flip=h&blur=20&sharp=10&bri=5&con=5&sat=-100&pad=4&bg=000&q=50&auto=compress",
+        "w=100&orient=90&flip=h&blur=20&sharp=10&bri=5&con=5&sat=-100&pad=4&bg=000&q=50&auto=compress",
     ],
 )
 def test_resizes_decode_in_one_thumbnail_call(query):
@@ -47,7 +48,7 @@ def test_resizes_decode_in_one_thumbnail_call(query):
     assert Done.RESIZED in ctx.done
 
 
-@pytest.mark.parametrize("query", ["rect=0,0,200,200&w=100", "trim=auto&w=100", "fm=png", "rot=90"])
+@pytest.mark.parametrize("query", ["rect=0,0,300,300&w=200", "trim=auto&w=100", "fm=png", "orient=90"])
 def test_cuts_before_the_resize_decode_at_full_size(query):
     ctx = loaded(jpeg(noisy(400, 300)), query)
     assert Done.RESIZED not in ctx.done

@@ -53,7 +53,7 @@ def test_every_frame_of_an_animation_gets_the_mark(blue_square):
 
 
 def test_the_mark_goes_on_after_turning_blurring_and_padding(blue_square):
-    image = decoded(stamped(png(quadrants()), "rot=90&blur=200&pad=5&bg=fff&fm=png", blue_square))
+    image = decoded(stamped(png(quadrants()), "orient=90&blur=200&pad=5&bg=fff&fm=png", blue_square))
     assert (image.width, image.height) == (110, 210)
     # Top-left of the turned, blurred, padded output, and crisp: not turned, not blurred, not cut.
     assert close(mean_rgb(image, 0, 0, 10, 10), BLUE, 2)

@@ -81,7 +81,7 @@ def test_normalising_is_idempotent_and_deterministic(options):
 
 def test_new_spellings_that_render_alike_share_a_canonical_form():
     same = [
-        ("w=10&rot=0", "w=10"),
+        ("w=10&orient=0", "w=10"),
         ("w=10&blur=0&sharp=0&bri=0&con=0&sat=0", "w=10"),
         ("pad=5", "pad-top=5&pad-right=5&pad-bottom=5&pad-left=5"),
         ("pad=5&pad-left=5", "pad=5"),
@@ -99,7 +99,7 @@ def test_new_spellings_that_render_alike_share_a_canonical_form():
         ("trim=auto&trim-color=f00", "trim=auto"),
         ("trim=auto&trim-tol=10", "trim=auto"),
         ("trim-tol=3", ""),
-        ("fm=json&w=100&rot=90&blur=5&v=2", "fm=json&v=2"),  # info describes the source
+        ("fm=json&w=100&orient=90&blur=5&v=2", "fm=json&v=2"),  # info describes the source
         ("ar=1:1&fit=crop&dpr=2", "ar=1:1&fit=crop"),  # dpr scales given sizes only
         ("bri=-0", ""),
     ]
@@ -110,11 +110,11 @@ def test_new_spellings_that_render_alike_share_a_canonical_form():
 def test_new_spellings_that_render_differently_do_not():
     different = [
         ("w=0.5", "w=1"),
-        ("w=10&ar=1:1", "w=10"),
+        ("w=10&ar=1:1&fit=min", "w=10&fit=min"),
         ("w=10&ar=1:1&fit=crop", "w=10&fit=crop"),  # ar makes a box, so crop cuts
         ("w=10&h=10&fit=crop&crop=entropy", "w=10&h=10&fit=crop&crop=attention"),
         ("w=10&h=10&fit=crop&crop=focalpoint&fp-x=0.2", "w=10&h=10&fit=crop&crop=focalpoint"),
-        ("rot=90", "rot=270"),
+        ("orient=90", "orient=270"),
         ("pad=5", "pad=5&pad-left=6"),
         ("pad=5&dpr=2", "pad=5"),  # dpr scales padding
         ("rect=0,0,10,10", ""),
@@ -137,4 +137,4 @@ def test_padding_reads_pad_then_each_side():
 
 
 def test_ratio_and_aspect_spell_back_as_written():
-    assert parse_query("w=0.25&ar=1.91:1").canonical() == "ar=1.91%3A1&w=0.25"
+    assert parse_query("w=0.25&ar=1.91:1&fit=crop").canonical() == "ar=1.91%3A1&fit=crop&w=0.25"

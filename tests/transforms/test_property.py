@@ -37,7 +37,7 @@ def requests(draw: st.DrawFn) -> tuple[int, int, str]:
     if "ar" in shape:
         params["ar"] = draw(st.sampled_from(["1:1", "16:9", "3:4", "1.91:1", "2:5"]))
     params["dpr"] = draw(maybe(st.sampled_from(["1", "1.5", "2"])))
-    params["fit"] = draw(maybe(st.sampled_from(["clip", "crop", "fill", "max", "min", "scale"])))
+    params["fit"] = draw(maybe(st.sampled_from(["clip", "crop", "fill", "fillmax", "clamp", "max", "min", "scale"])))
     crop = draw(maybe(st.sampled_from(["top", "left", "bottom,right", "entropy", "attention", "focalpoint"])))
     params["crop"] = crop
     if crop == "focalpoint":
@@ -48,15 +48,28 @@ def requests(draw: st.DrawFn) -> tuple[int, int, str]:
         x, y = draw(st.integers(0, width - 1)), draw(st.integers(0, height - 1))
         rect_w, rect_h = draw(st.integers(1, width - x)), draw(st.integers(1, height - y))
         params["rect"] = f"{x},{y},{rect_w},{rect_h}"
-    params["rot"] = draw(maybe(st.sampled_from(["0", "90", "180", "270"])))
+    params["orient"] = draw(maybe(st.sampled_from(["0", "90", "180", "270"])))
     params["flip"] = draw(maybe(st.sampled_from(["h", "v", "hv"])))
     params["pad"] = draw(maybe(st.integers(0, 12).map(str)))
     for side in ("top", "right", "bottom", "left"):
         params[f"pad-{side}"] = draw(maybe(st.integers(0, 12).map(str)))
-    adjustments = st.sampled_from([("blur", "30"), ("sat", "-100"), ("sharp", "40")])
+    adjustments = st.sampled_from(
+        [
+            ("blur", "30"),
+            ("sat", "-100"),
+            ("sharp", "40"),
+            ("rot", "33"),
+            ("px", "5"),
+            ("border", "3,red"),
+            ("mask", "ellipse"),
+            ("usm", "40"),
+            ("duotone", "navy,gold"),
+            ("fill", "blur"),
+        ]
+    )
     for name, value in draw(st.lists(adjustments, max_size=2, unique=True)):
         params[name] = value
-    params["fm"] = draw(st.sampled_from(["png", "png", "jpg", "webp"]))
+    params["fm"] = draw(st.sampled_from(["png", "png", "jpg", "webp", "png8"]))
     query = "&".join(f"{name}={value}" for name, value in params.items() if value is not None)
     return width, height, query
 

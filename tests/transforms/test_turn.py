@@ -13,14 +13,14 @@ from transforms.steps.turn import source_options
     ("turn", "edges"),
     [
         # the output's top, right, bottom, left edges, as edges of the source
-        ("rot=90", ("left", "top", "right", "bottom")),
-        ("rot=180", ("bottom", "left", "top", "right")),
-        ("rot=270", ("right", "bottom", "left", "top")),
+        ("orient=90", ("left", "top", "right", "bottom")),
+        ("orient=180", ("bottom", "left", "top", "right")),
+        ("orient=270", ("right", "bottom", "left", "top")),
         ("flip=h", ("top", "left", "bottom", "right")),
         ("flip=v", ("bottom", "right", "top", "left")),
         ("flip=hv", ("bottom", "left", "top", "right")),
-        ("rot=90&flip=h", ("left", "bottom", "right", "top")),
-        ("rot=90&flip=v", ("right", "top", "left", "bottom")),
+        ("orient=90&flip=h", ("left", "bottom", "right", "top")),
+        ("orient=90&flip=v", ("right", "top", "left", "bottom")),
     ],
 )
 def test_edges_and_padding_map_back_to_the_source(turn, edges):
@@ -33,21 +33,21 @@ def test_edges_and_padding_map_back_to_the_source(turn, edges):
 
 
 def test_quarter_turns_swap_sides_and_aspect():
-    mapped = source_options(parse_query("w=300&ar=16:9&rot=270"))
+    mapped = source_options(parse_query("w=300&ar=16:9&orient=270"))
     assert (mapped.w, mapped.h, mapped.ar) == (None, 300, Aspect(9, 16))
     assert (
-        source_options(parse_query("w=300&h=0.5&rot=90")).w,
-        source_options(parse_query("w=300&h=0.5&rot=90")).h,
+        source_options(parse_query("w=300&h=0.5&orient=90")).w,
+        source_options(parse_query("w=300&h=0.5&orient=90")).h,
     ) == (0.5, 300)
-    assert source_options(parse_query("w=300&rot=180")).w == 300
+    assert source_options(parse_query("w=300&orient=180")).w == 300
 
 
 @pytest.mark.parametrize(
     ("turn", "point", "expected"),
     [
-        ("rot=90", (0.2, 0.1), (0.1, 0.8)),  # the output's top-left area was the source's bottom-left
-        ("rot=180", (0.2, 0.1), (0.8, 0.9)),
-        ("rot=270", (0.2, 0.1), (0.9, 0.2)),
+        ("orient=90", (0.2, 0.1), (0.1, 0.8)),  # the output's top-left area was the source's bottom-left
+        ("orient=180", (0.2, 0.1), (0.8, 0.9)),
+        ("orient=270", (0.2, 0.1), (0.9, 0.2)),
         ("flip=h", (0.2, 0.1), (0.8, 0.1)),
         ("flip=v", (0.2, 0.1), (0.2, 0.9)),
     ],

@@ -48,7 +48,7 @@ def geometry(
 ) -> Layout:
     """The layout for a ``width`` x ``height`` image and normalised ``options`` in its orientation.
 
-    ``names`` are the parameters the URL used for this orientation's width and height (rot swaps them),
+    ``names`` are the parameters the URL used for this orientation's width and height (or swaps them),
     so that an error names what the caller wrote.
     """
     dpr = options.dpr or 1.0
@@ -77,8 +77,10 @@ def _boxed(width: int, height: int, target: Box, options: TransformOptions, fit:
         return Layout(resize=target, size="down")
     if fit is Fit.SCALE:
         return Layout(resize=target, size="force")
-    if fit is Fit.FILL:
+    if fit in (Fit.FILL, Fit.CLAMP):
         return Layout(resize=target, canvas=target, gravity=options.crop)
+    if fit is Fit.FILLMAX:  # fill, never enlarging: a smaller image is placed in the canvas at its own size
+        return Layout(resize=target, size="down", canvas=target, gravity=options.crop)
     if fit in (Fit.CROP, Fit.MIN) and options.crop == {Crop.FOCALPOINT}:
         return _focal(width, height, target, options, fit)
     if fit is Fit.CROP or (fit is Fit.MIN and _cover_scale(width, height, target) <= 1):
@@ -204,11 +206,12 @@ def _cut(width: int, height: int, target: Box, gravity: frozenset[Crop]) -> str:
 def _inside(name: str, rect: Rect | None, width: int, height: int) -> Region | None:
     if rect is None:
         return None
-    if rect.x + rect.width > width or rect.y + rect.height > height:
+    x, y, w, h = rect.resolve(width, height)
+    if x + w > width or y + h > height:
         raise InvalidParameter(name, f"must lie inside the {width}x{height} image")
-    if (rect.x, rect.y, rect.width, rect.height) == (0, 0, width, height):
+    if (x, y, w, h) == (0, 0, width, height):
         return None  # the whole image: nothing to cut
-    return Region(rect.x, rect.y, rect.width, rect.height)
+    return Region(x, y, w, h)
 
 
 def _check_frames(source: SourceInfo, options: TransformOptions, budget: PixelBudget, animated: bool) -> None:

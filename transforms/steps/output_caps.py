@@ -7,6 +7,7 @@ frames, and one frame: its palette), AVIF, lossless WebP and AVIF, and any anima
 
 Over a cap the run is refused with ``ImageTooLarge`` naming the cap, except one case: an AVIF chosen by
 ``auto=format`` (the caller listed it in Accept but did not insist with ``fm``) is written as WebP instead,
+above the cap and already above ``max_auto_avif_pixels``, where AVIF's encode gets slow,
 which every browser that takes AVIF takes too and which encodes several times faster. The result still
 depends only on (options, chosen format, source), so the cache key stays right.
 """
@@ -26,7 +27,7 @@ def output_caps(ctx: Context) -> None:
     pixels = image.width * image.height  # the roll: every frame
     output = ctx.output_format()
     negotiated = ctx.chosen is Format.AVIF and ctx.options.fm is None
-    if output is Format.AVIF and pixels > budget.max_avif_pixels and negotiated:
+    if output is Format.AVIF and negotiated and pixels > min(budget.max_avif_pixels, budget.max_auto_avif_pixels):
         output = ctx.output = Format.WEBP
     if output is Format.AVIF and pixels > budget.max_avif_pixels:
         _refuse(f"AVIF output is limited to {budget.max_avif_pixels:,} pixels (max_avif_pixels)", other_format=True)

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from transforms.options import Crop
-from transforms.steps.context import Context
+from transforms.options import WHITE, Crop, Fill, Fit
+from transforms.steps.context import Box, Context
 from transforms.steps.frames import each_frame
+
+# fill=blur: the sigma of the blurred cover, as a share of the canvas' longer side.
+FILL_BLUR_SHARE = 0.02
 
 _DIRECTIONS = {
     frozenset(): "centre",
@@ -40,10 +43,19 @@ def pad(ctx: Context) -> None:
     if not image.hasalpha():
         image = image.addalpha()
 
+    options = ctx.options
+    fill = options.fill
+    colour = options.fill_color or WHITE
+    fill_ink = [colour.red, colour.green, colour.blue, colour.alpha] if fill is Fill.SOLID else _TRANSPARENT
+    extend = "copy" if options.fit is Fit.CLAMP else "background"  # clamp: the edge pixels, stretched outwards
+
     def work(frame: Any) -> Any:
         if canvas is not None and fills:
             direction = _DIRECTIONS.get(layout.gravity, "centre")
-            frame = frame.gravity(direction, canvas.width, canvas.height, extend="background", background=_TRANSPARENT)
+            if fill is Fill.BLUR:
+                frame = frame.copy_memory()  # read twice (cover and image): the source may be sequential
+            placed = frame.gravity(direction, canvas.width, canvas.height, extend=extend, background=fill_ink)
+            frame = _blurred_cover(frame, canvas).composite2(placed, "over") if fill is Fill.BLUR else placed
         if sides:
             width = frame.width + sides.left + sides.right
             height = frame.height + sides.top + sides.bottom
@@ -51,3 +63,14 @@ def pad(ctx: Context) -> None:
         return frame
 
     ctx.image = each_frame(image, ctx.pages, work)
+
+
+def _blurred_cover(frame: Any, canvas: Box) -> Any:
+    """fill=blur's background: the image itself covering the canvas (centred), blurred."""
+    scale = max(canvas.width / frame.width, canvas.height / frame.height)
+    cover = frame.resize(scale)
+    left, top = max(0, (cover.width - canvas.width) // 2), max(0, (cover.height - canvas.height) // 2)
+    cover = cover.extract_area(left, top, min(canvas.width, cover.width), min(canvas.height, cover.height))
+    if (cover.width, cover.height) != (canvas.width, canvas.height):
+        cover = cover.gravity("centre", canvas.width, canvas.height, extend="copy")
+    return cover.gaussblur(max(canvas.width, canvas.height) * FILL_BLUR_SHARE)

@@ -29,17 +29,34 @@ def trim(ctx: Context) -> None:
     image = ctx.pixels()
     tolerance = TRIM_TOLERANCE if options.trim_tol is None else options.trim_tol
     height = image.height // ctx.pages
+    if options.trim is Trim.ALPHA:
+        _cut(ctx, image, _clear_border(image, ctx.pages, height, tolerance))
+        return
     colour = options.trim_color if options.trim is Trim.COLOR else None
     frames = [_comparable(image.crop(0, index * height, image.width, height), colour) for index in range(ctx.pages)]
     border = _border(frames[0], options.trim, colour, tolerance)
     if border is None:
         return
-    box = _content(frames, border, tolerance)
+    _cut(ctx, image, _content(frames, border, tolerance))
+
+
+def _cut(ctx: Context, image: Any, box: Region | None) -> None:
+    options = ctx.options
+    height = image.height // ctx.pages
     if box is None or (box.width, box.height) == (image.width, height):
         return
     ctx.image = each_frame(image, ctx.pages, lambda frame: frame.extract_area(box.left, box.top, box.width, box.height))
     current = ctx.geometry()
     ctx.layout = replace(layout_for(box.width, box.height, options, ctx.budget.max_output_side), rect=current.rect)
+
+
+def _clear_border(image: Any, pages: int, height: int, tolerance: int) -> Region | None:
+    """trim=alpha: the box holding every frame's pixels more opaque than trim-tol (none: no alpha to trim)."""
+    if not image.hasalpha():
+        return None
+    alpha = image.extract_band(image.bands - 1)
+    frames = [alpha.crop(0, index * height, image.width, height) for index in range(pages)]
+    return _content(frames, [0], tolerance)
 
 
 def _comparable(frame: Any, colour: Color | None) -> Any:

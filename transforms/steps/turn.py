@@ -1,6 +1,6 @@
-"""Step 11: rot and flip, the last geometric step, and how the earlier ones read the options because of it.
+"""Step 11: orient (or) and flip, the last geometric step, and how the earlier ones read the options because of it.
 
-The URL describes the output as it will be seen: ``w=300&rot=90`` is 300 wide after turning, and
+The URL describes the output as it will be seen: ``w=300&or=90`` is 300 wide after turning, and
 ``crop=top``, ``fp-x`` and ``pad-left`` name the turned output's top, x axis and left side. Turning
 last is cheapest (the image is small by then, and libvips' one-pass thumbnail still does the resize),
 so the layout reads ``source_options``: the same request in the source's orientation. A turn is a 2×2
@@ -37,13 +37,13 @@ _LIBVIPS_FLIPS = {Flip.H: ("horizontal",), Flip.V: ("vertical",), Flip.HV: ("hor
 
 
 def turn(ctx: Context) -> None:
-    rot, flip = ctx.options.rot, ctx.options.flip
-    if rot is None and flip is None:
+    orient, flip = ctx.options.orient, ctx.options.flip
+    if orient is None and flip is None:
         return
 
     def work(frame: Any) -> Any:
-        if rot is not None:
-            frame = frame.rot(_LIBVIPS_ANGLES[rot])
+        if orient is not None:
+            frame = frame.rot(_LIBVIPS_ANGLES[orient])
         for direction in _LIBVIPS_FLIPS[flip] if flip is not None else ():
             frame = frame.flip(direction)
         return frame
@@ -52,12 +52,12 @@ def turn(ctx: Context) -> None:
 
 
 def swaps_sides(options: TransformOptions) -> bool:
-    return options.rot in (90, 270)
+    return options.orient in (90, 270)
 
 
 def source_options(options: TransformOptions) -> TransformOptions:
     """``options`` as they read before the turn: sides swapped, edges, focal point and padding mapped."""
-    if options.rot is None and options.flip is None:
+    if options.orient is None and options.flip is None:
         return options
     matrix = _matrix(options)
 
@@ -100,9 +100,9 @@ def _by_edge(sides: Sides) -> dict[Crop, int]:
 
 
 def _matrix(options: TransformOptions) -> Matrix:
-    """The turn as one matrix: first rot (clockwise quarter turns), then flip."""
+    """The turn as one matrix: first orient (clockwise quarter turns), then flip."""
     matrix = _IDENTITY
-    for _ in range((options.rot or 0) // 90):
+    for _ in range((options.orient or 0) // 90):
         matrix = _times(_CLOCKWISE, matrix)
     if options.flip is not None:
         matrix = _times(_FLIPS[options.flip], matrix)

@@ -1,14 +1,17 @@
 """The management API, ``/_/api/v1``: one more adapter over ``gateway.admin``, never a second implementation.
 
     endpoint.py    Endpoint (the table every route is declared in) and one call from top to bottom
-    auth.py        the API key of a request: 401, 403 FORBIDDEN, 403 IP_NOT_ALLOWED
-    clientaddr.py  the client address: the socket, or X-Forwarded-For from trusted proxies
+    auth.py        the API key of a request: 401, 403 FORBIDDEN, 403 IP_NOT_ALLOWED (the client address:
+                   ``gateway.web.clientaddr``)
     inputs.py      body and query string into their models: 400, 413
     answers.py     JSON answers, Cache-Control: no-store
     models.py      pydantic models of every body and answer
     runtime.py     the admin context of the gateway process, built on the first call
     workspaces.py  the workspace, its origin, purge
-    marks.py, rules.py, keys.py (and usage), members.py, audit.py, export.py (and delete with a receipt)
+    marks.py, rules.py, keys.py (and their use: key-usage), members.py, audit.py, export.py (and delete with a
+    receipt), usage.py (the workspace's usage counters per day)
+    domains.py     custom domains: add, list, show, check, remove; their HSTS
+    captures.py    capture jobs: submit, poll, list, delete the result, queue status, webhook secret
     billing.py     POST /_/billing/stripe
     openapi.py     the OpenAPI 3.1 document; reference.py renders it into docs/api.md
 
@@ -27,7 +30,20 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from gateway.errors import NotFound
-from gateway.routes.api import audit, billing, export, keys, marks, members, rules, workspaces
+from gateway.routes.api import (
+    audit,
+    billing,
+    captures,
+    domains,
+    export,
+    keys,
+    marks,
+    members,
+    rules,
+    urlsigning,
+    usage,
+    workspaces,
+)
 from gateway.routes.api.endpoint import PREFIX, Endpoint, EveryMethod, routes
 from gateway.routes.api.openapi import OPENAPI_PATH, document_route, openapi_document
 from gateway.web.responses import error_response
@@ -40,6 +56,10 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *keys.ENDPOINTS,
     *members.ENDPOINTS,
     *audit.ENDPOINTS,
+    *usage.ENDPOINTS,
+    *domains.ENDPOINTS,
+    *urlsigning.ENDPOINTS,
+    *captures.ENDPOINTS,
 )
 STRIPE_WEBHOOK = billing.STRIPE_WEBHOOK
 

@@ -26,7 +26,7 @@ from gateway.admin import AdminContext
 from gateway.admin.keys import authenticate_key
 from gateway.admin.workspaces import ip_allowed
 from gateway.errors import Forbidden, IpNotAllowed, Unauthenticated
-from gateway.routes.api.clientaddr import Address
+from gateway.web.clientaddr import Address
 
 REQUIRED = "Authentication is required"
 INVALID = "Invalid API key"

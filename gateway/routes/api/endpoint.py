@@ -10,8 +10,10 @@ A call, in order (``serve``):
 2. the key's workspace must be the path's (403 FORBIDDEN), the client address in its IP allowlist (403
    IP_NOT_ALLOWED), the key's scope enough for the route (403 FORBIDDEN);
 3. query string and body into their models (``inputs``): 400, 413;
-4. the handler calls the admin layer with a context acting as ``key:<prefix>``; an ``AdminError`` becomes
-   400 VALIDATION_ERROR (``Invalid``), 404 NOT_FOUND or 409 CONFLICT, with the admin layer's message;
+4. the handler calls the admin layer with a context acting as ``key:<prefix>`` with the key's scope (what a
+   key may do beyond its scope is the admin layer's rule, ``gateway.admin.roles``); an ``AdminError``
+   becomes 400 VALIDATION_ERROR (``Invalid``), 404 NOT_FOUND, 403 FORBIDDEN or 409 CONFLICT, with the admin
+   layer's message (``gateway.admin.errors.http_error``);
 5. the answer: JSON and ``Cache-Control: no-store``, errors through the gateway's one error writer;
 6. an audit row for every call of an authenticated key, in the key's workspace: the route template (never
    the URL), the status, the latency. Calls without a valid key name no actor, and are not recorded: they
@@ -33,12 +35,10 @@ from starlette.types import Receive, Scope, Send
 
 from gateway.accounts.keys import ApiKey
 from gateway.admin import AdminContext, AdminError
-from gateway.admin import Conflict as AdminConflict
-from gateway.admin import Invalid as AdminInvalid
-from gateway.admin import NotFound as AdminNotFound
 from gateway.admin.audit import audit_call
+from gateway.admin.errors import http_error as admin_http_error
 from gateway.admin.workspaces import load
-from gateway.errors import Conflict, GatewayError, Internal, MethodNotAllowed, NotFound, ValidationError
+from gateway.errors import GatewayError, Internal, MethodNotAllowed, NotFound
 from gateway.routes.api import auth
 from gateway.routes.api.answers import json_response
 from gateway.routes.api.inputs import parse_body, parse_query, read_body
@@ -99,6 +99,8 @@ class Endpoint:
     # Deleting the workspace deletes its audit rows and keys too: the row of that call belongs to no workspace,
     # or a workspace created again under the name would inherit it.
     removes_workspace: bool = False
+    # A ``Location`` for the answer, from its body (a 202 names where to poll).
+    location: Callable[[BaseModel], str] | None = None
 
     @property
     def path(self) -> str:
@@ -157,10 +159,12 @@ async def serve(endpoint: Endpoint, request: Request) -> Response:
         key = await auth.authenticate(runtime.ctx, request.headers)
     except GatewayError as exc:
         return error_response(exc)
+    except AdminError as exc:  # the account store unreachable while looking the key up
+        return error_response(admin_http_error(exc))
     except Exception:
         log.exception("unhandled error authenticating %s", endpoint.operation)
         return error_response(Internal())
-    ctx = runtime.ctx.acting_as(f"key:{key.prefix}")
+    ctx = runtime.ctx.as_key(key.prefix, key.namespace, key.scope)
     # One row for the whole call: the admin operations it makes record none of their own.
     async with audit_call(ctx, key.namespace, endpoint.operation) as audited:
         response = await _answer(endpoint, request, runtime, ctx, key)
@@ -196,7 +200,10 @@ async def _call(endpoint: Endpoint, request: Request, runtime: ApiRuntime, ctx: 
     if endpoint.body is not None:
         body = parse_body(endpoint.body, await read_body(request, runtime.settings.api_max_body_bytes))
     result = await endpoint.handler(ApiCall(ctx, key, namespace, params, body, query))
-    return json_response(endpoint.status, result)
+    response = json_response(endpoint.status, result)
+    if endpoint.location is not None and result is not None:
+        response.raw_headers.append((b"location", endpoint.location(result).encode()))
+    return response
 
 
 def _checked_params(params: Mapping[str, Any]) -> dict[str, Any]:
@@ -206,12 +213,5 @@ def _checked_params(params: Mapping[str, Any]) -> dict[str, Any]:
     return dict(params)
 
 
-def http_error(exc: AdminError) -> GatewayError:
-    """An admin layer's refusal as the HTTP error it is; its message is safe and names the field."""
-    if isinstance(exc, AdminInvalid):
-        return ValidationError(exc.message)
-    if isinstance(exc, AdminNotFound):
-        return NotFound(exc.message)
-    if isinstance(exc, AdminConflict):
-        return Conflict(exc.message)
-    return ValidationError(exc.message)
+# The admin layer's one mapping, shared with the dashboard (kept under this name for the API's modules).
+http_error = admin_http_error

@@ -3,7 +3,8 @@
 The export holds everything stored about the workspace (settings without secrets, marks with uploaded images
 as base64, rules, members, key metadata, usage, audit); rendered outputs are not in it, they are derived from
 the owner's own originals. Deleting removes the workspace with all of that, purges its stored outputs, and
-answers a receipt signed with the gateway's key. The key making the call goes with the workspace.
+answers a receipt signed with the gateway's key. Exporting needs a write key; deleting is an owner's or the
+operator's (``gateway.admin.roles``), so every key is refused, and the route stays to say so in the reference.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ ENDPOINTS = (
         "Everything stored about the workspace, as one document",
         export,
         _TAG,
+        # It holds members' addresses and the audit log: as much as an owner may read (roles: "export").
+        scope="write",
         response=ExportOut,
     ),
     Endpoint(
@@ -44,7 +47,11 @@ ENDPOINTS = (
         _TAG,
         scope="write",
         response=ReceiptOut,
-        description="Irreversible. Every key of the workspace, this one included, stops working at once.",
+        description=(
+            "Irreversible, and an owner's: API keys are refused with 403 FORBIDDEN (a leaked key must not destroy "
+            "the workspace). An owner deletes it in the dashboard, the operator with `imgate workspace delete`; "
+            "both answer the same signed receipt."
+        ),
         removes_workspace=True,
     ),
 )

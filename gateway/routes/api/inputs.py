@@ -1,7 +1,7 @@
 """Reading a management API request's body and query string into their models, or a clear refusal.
 
-- A body over ``api_max_body_bytes`` is ``413 PAYLOAD_TOO_LARGE``: refused from ``Content-Length`` before
-  anything is read, and counted while streaming for a chunked one, so no request holds more than the cap.
+- A body over ``api_max_body_bytes`` is ``413 PAYLOAD_TOO_LARGE`` (``gateway.web.bodies.read_body``, the
+  reader the dashboard's forms use too, re-exported here).
 - JSON is parsed by pydantic's own parser straight into the model (no ``json.loads`` first: that one accepts
   ``NaN`` and recurses on deep nesting). Malformed JSON, a wrong type, a missing or unknown field: ``400
   VALIDATION_ERROR`` whose message names the field (``body.allowed_origins.0: Input should be a valid string``).
@@ -17,36 +17,20 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
-from starlette.requests import Request
 
-from gateway.errors import PayloadTooLarge, ValidationError
+from gateway.errors import ValidationError
+from gateway.web.bodies import read_body as read_body
 
 _M = TypeVar("_M", bound=BaseModel)
 _MAX_NAME = 40
 
-
-async def read_body(request: Request, cap: int) -> bytes:
-    length = request.headers.get("content-length")
-    if length is not None:
-        length = length.strip()
-        # ASCII digits only: str.isdigit() also accepts "²" or "٣", which int() then refuses.
-        if not (length.isascii() and length.isdigit()):
-            raise ValidationError("Content-Length: must be a number of bytes")
-        if int(length) > cap:
-            raise PayloadTooLarge(f"the request body is limited to {cap} bytes")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > cap:
-            raise PayloadTooLarge(f"the request body is limited to {cap} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+# JSON's own whitespace: bytes.strip() also drops \v and \f, and a body of those is not JSON at all.
+_JSON_WHITESPACE = b" \t\r\n"
 
 
 def parse_body(model: type[_M], body: bytes) -> _M:
     try:
-        return model.model_validate_json(body if body.strip() else b"{}")
+        return model.model_validate_json(body if body.strip(_JSON_WHITESPACE) else b"{}")
     except PydanticValidationError as exc:
         raise ValidationError(_first_error(exc, "body")) from None
 

@@ -89,7 +89,7 @@ ENDPOINTS = (
     ),
     Endpoint(
         "GET",
-        f"{WORKSPACE}/usage",
+        f"{WORKSPACE}/key-usage",
         "Management API requests per key and UTC day",
         usage,
         "usage",

@@ -40,6 +40,13 @@ async def remove_workspace_member(call: ApiCall) -> None:
     await remove_member(call.ctx, call.namespace, call.params["email"])
 
 
+# Members and roles are an owner's, never a key's (``gateway.admin.roles``): a leaked key must not make someone
+# an owner who outlives the key's revocation.
+_OWNERS_ONLY = (
+    "API keys are refused with 403 FORBIDDEN: an owner manages members in the dashboard, the operator with "
+    "`imgate member`."
+)
+
 ENDPOINTS = (
     Endpoint("GET", MEMBERS, "List members", list_workspace_members, _TAG, response=MemberList),
     Endpoint(
@@ -49,6 +56,7 @@ ENDPOINTS = (
         add_workspace_member,
         _TAG,
         scope="write",
+        description=_OWNERS_ONLY,
         body=MemberAdd,
         response=MemberOut,
         status=201,
@@ -61,6 +69,7 @@ ENDPOINTS = (
         change_member_role,
         _TAG,
         scope="write",
+        description=_OWNERS_ONLY,
         body=RoleChange,
         response=MemberOut,
         errors={**_MISSING, **_LAST_OWNER},
@@ -72,6 +81,7 @@ ENDPOINTS = (
         remove_workspace_member,
         _TAG,
         scope="write",
+        description=_OWNERS_ONLY,
         errors={**_MISSING, **_LAST_OWNER},
     ),
 )

@@ -11,10 +11,11 @@ Query strings are text by nature, so query models coerce (``?limit=50``) but sti
 
 from __future__ import annotations
 
+import re
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, RootModel
 
 from gateway.cache.freshness import YEAR
 
@@ -32,6 +33,20 @@ class RequestBody(BaseModel):
 
 class QueryString(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _written_as_a_day(value: Any) -> Any:
+    # Lax pydantic reads "0" or "1.5" as a Unix time; a day in a query string is written YYYY-MM-DD only.
+    if isinstance(value, str) and not _DAY.fullmatch(value):
+        raise ValueError("a day is written YYYY-MM-DD")
+    return value
+
+
+# A UTC calendar day in a query string.
+QueryDay = Annotated[date, BeforeValidator(_written_as_a_day)]
 
 
 class ResponseBody(BaseModel):
@@ -74,6 +89,16 @@ class BillingOut(ResponseBody):
     current_period_end: float = Field(description="End of the period paid for; 0 without a subscription.")
 
 
+class CaptureDomainOut(ResponseBody):
+    pattern: str = Field(description="A host pattern `?capture=` pages are matched against (`*.example.com`).")
+    enabled: bool = Field(description="Disabled: no new capture is taken; captures already rendered are served.")
+
+
+class CaptureDomainIn(RequestBody):
+    pattern: str = Field(description="Host, `*.domain`, optionally a scheme, port or path prefix.")
+    enabled: bool = Field(default=True, description="false: new captures refused (403 CAPTURE_DOMAIN_DISABLED).")
+
+
 class WorkspaceOut(ResponseBody):
     namespace: str
     active: bool
@@ -82,13 +107,33 @@ class WorkspaceOut(ResponseBody):
     origin_secret_set: bool = Field(description="Whether the origin's secret access key is set (it is write-only).")
     allowed_origins: list[str]
     allowed_sources: list[str]
-    allowed_capture_domains: list[str]
+    allowed_capture_domains: list[str] = Field(description="Every capture domain's pattern, enabled or not.")
+    capture_domains: list[CaptureDomainOut] = Field(description="The capture domains, each with its switch.")
     capture_retention: int = Field(description="Seconds a capture's output is kept; 0 = deliver and keep nothing.")
+    capture_retention_in_force: int = Field(
+        description="`capture_retention` capped by the longest option of the current plan: what the gateway uses."
+    )
     ip_allowlist: list[str] = Field(description="CIDR networks the management API accepts calls from; empty = any.")
     limits: LimitsOut
     billing: BillingOut
     created_at: float
     revision: int = Field(description="Pass it back with a change to have a stale change refused (409).")
+    imgix_compat: Literal["strict", "lenient"] = Field(
+        description="imgix parameters imgate does not implement: refused (strict), or left out and named in "
+        "X-Imgate-Ignored (lenient)."
+    )
+    signing: Literal["off", "required"] = Field(
+        default="off", description="required: only signed image URLs are answered (see `/signing`)."
+    )
+    keep_copyright: bool = Field(
+        default=False, description="Outputs keep the source's copyright and artist (EXIF, IPTC, XMP), nothing else."
+    )
+    fallback_image: str = Field(
+        default="", description="A key on the origin answered (with the error's status) instead of a JSON error."
+    )
+    capture_jobs_allow_http: bool = Field(
+        default=False, description="Capture jobs may take http:// pages and webhooks, if the gateway allows it too."
+    )
 
 
 class WorkspacePatch(RequestBody):
@@ -97,10 +142,32 @@ class WorkspacePatch(RequestBody):
     revision: int | None = _REVISION
     allowed_origins: list[str] | None = Field(default=None, description="CORS origins: `*`, exact, `https://*.x`.")
     allowed_sources: list[str] | None = Field(default=None, description="Hosts and prefixes `?src=` may fetch.")
-    allowed_capture_domains: list[str] | None = Field(default=None, description="Hosts `?capture=` may shoot.")
+    allowed_capture_domains: list[str] | None = Field(
+        default=None, description="Hosts `?capture=` may shoot; patterns kept keep their switch, new ones are enabled."
+    )
+    capture_domains: list[CaptureDomainIn] | None = Field(
+        default=None,
+        description="Every capture domain with its switch (replaces the list; not with `allowed_capture_domains`).",
+    )
     capture_retention: int | None = Field(default=None, ge=0, le=10 * YEAR)
     ip_allowlist: list[str] | None = Field(
         default=None, description="CIDR networks; plans with IP allowlisting only. Empty list = any address."
+    )
+    imgix_compat: Literal["strict", "lenient"] | None = Field(
+        default=None, description="imgix migration mode: `lenient` renders URLs carrying imgix parameters imgate lacks."
+    )
+    keep_copyright: bool | None = Field(
+        default=None, description="true: outputs keep the source's copyright and artist; all other metadata stripped."
+    )
+    fallback_image: str | None = Field(
+        default=None,
+        max_length=1024,
+        description="A key on the workspace's origin answered instead of a JSON error on image routes "
+        "(not for 400, 403 or 429); empty string = off.",
+    )
+    capture_jobs_allow_http: bool | None = Field(
+        default=None,
+        description="true: capture jobs may take http:// pages and webhooks (only where the gateway allows it).",
     )
 
 
@@ -283,8 +350,8 @@ class MemberList(ResponseBody):
 
 
 class UsageQuery(QueryString):
-    first: date | None = Field(default=None, description="First UTC day (YYYY-MM-DD); default 29 days before last.")
-    last: date | None = Field(default=None, description="Last UTC day, included; default today.")
+    first: QueryDay | None = Field(default=None, description="First UTC day (YYYY-MM-DD); default 29 days before last.")
+    last: QueryDay | None = Field(default=None, description="Last UTC day, included; default today.")
 
 
 class KeyUsageOut(ResponseBody):
@@ -301,6 +368,17 @@ class UsageOut(ResponseBody):
 class AuditQuery(QueryString):
     limit: int = Field(default=50, ge=1, le=500)
     cursor: str | None = Field(default=None, max_length=64, description="The `next_cursor` of the previous page.")
+    # Checked by the admin layer, so the API refuses a filter with the CLI's own message.
+    actor: str | None = Field(
+        default=None,
+        description="Only rows whose actor contains this text (case-sensitive, at most 254 printable characters), "
+        "e.g. `key:imk_live_Ab` or `@example.com`; empty: no filter. Pass the same filters with `cursor`.",
+    )
+    operation: str | None = Field(
+        default=None,
+        description="Only rows whose operation contains this text (case-sensitive, at most 254 printable "
+        "characters), e.g. `/marks` or `workspace.`; empty: no filter.",
+    )
 
 
 class AuditEntryOut(ResponseBody):
@@ -320,8 +398,9 @@ class AuditPageOut(ResponseBody):
 
 
 class ExportOut(RootModel[dict[str, Any]]):
-    """Everything stored about the workspace, without secrets: settings, marks (uploads as base64), rules,
-    members, key metadata, usage and audit."""
+    """Everything stored about the workspace, without secrets: settings, URL shaping and signing (key ids
+    only), marks (uploads as base64), rules, members, key metadata and daily use, custom domains, usage
+    counters of every stored day, capture jobs (request and outcome, never their auth) and the audit log."""
 
 
 class ReceiptOut(ResponseBody):

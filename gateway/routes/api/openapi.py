@@ -39,6 +39,7 @@ COMMON_ERRORS = {
     "key, or the key's 12-character prefix sent instead of its secret: the prefix is a label, never a credential "
     "(`Invalid API key`).",
     403: "FORBIDDEN (scope, another workspace) or IP_NOT_ALLOWED (the workspace's IP allowlist).",
+    503: "STORE_UNAVAILABLE: the account store or Redis cannot be reached; retry after `Retry-After` seconds.",
 }
 _BODY_ERRORS = {413: "PAYLOAD_TOO_LARGE: the body (or a mark image in it) is over its cap."}
 _PATH_PARAMETERS: dict[str, tuple[dict[str, Any], str]] = {
@@ -47,6 +48,10 @@ _PATH_PARAMETERS: dict[str, tuple[dict[str, Any], str]] = {
     "rule_id": ({"type": "integer", "minimum": 1}, "The rule's id (not its position)."),
     "prefix": ({"type": "string"}, "The key's 12-character prefix."),
     "email": ({"type": "string"}, "The member's email address, percent-encoded."),
+    "key_id": ({"type": "string", "pattern": "^[0-9a-f]{8}$"}, "The signing secret's id."),
+    "preset": ({"type": "string"}, "The transform preset's name."),
+    "hostname": ({"type": "string"}, "The custom domain's hostname (img.customer.com)."),
+    "job_id": ({"type": "string", "pattern": "^cap_[0-9a-f]{24}$"}, "The capture job's id."),
 }
 
 
@@ -108,7 +113,9 @@ def _operation(endpoint: Endpoint, refs: _Refs, error: dict[str, Any]) -> Any:
     if parameters:
         operation["parameters"] = parameters
     if endpoint.body is not None:
-        operation["requestBody"] = {"required": True, "content": _json(refs[(endpoint.body, "validation")])}
+        # An empty body is read as {} (``inputs.parse_body``): it may be left out when no field is required.
+        needed = any(field.is_required() for field in endpoint.body.model_fields.values())
+        operation["requestBody"] = {"required": needed, "content": _json(refs[(endpoint.body, "validation")])}
     if endpoint.response is None:
         responses: dict[str, Any] = {"204": {"description": "Done."}}
     else:
@@ -118,6 +125,9 @@ def _operation(endpoint: Endpoint, refs: _Refs, error: dict[str, Any]) -> Any:
         }
         responses = {str(endpoint.status): answer}
     errors = {**COMMON_ERRORS, **(_BODY_ERRORS if endpoint.body else {}), **endpoint.errors}
+    if any(parameter["name"] != "ns" for parameter in parameters if parameter["in"] == "path"):
+        # A path naming a resource can always miss: no such resource, or a name no route matches (a newline).
+        errors.setdefault(404, "NOT_FOUND: no such resource.")
     responses.update(_error_responses(errors, error))
     operation["responses"] = responses
     return operation

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway.admin import AdminContext
-from gateway.routes.api.clientaddr import TrustedProxies
 from gateway.services import Services
 from gateway.settings import Settings
+from gateway.web.clientaddr import TrustedProxies
 
 _STATE = "api_runtime"
 

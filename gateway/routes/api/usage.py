@@ -13,19 +13,19 @@ from pydantic import Field
 from gateway.accounts.usage import MAX_DAYS, DailyUsage
 from gateway.admin.usage import DEFAULT_DAYS, default_range, totals, usage
 from gateway.routes.api.endpoint import ApiCall, Endpoint
-from gateway.routes.api.models import QueryString, ResponseBody
+from gateway.routes.api.models import QueryDay, QueryString, ResponseBody
 from gateway.routes.api.workspaces import WORKSPACE
 
 USAGE = f"{WORKSPACE}/usage"
 
 
 class UsageRange(QueryString):
-    first: date | None = Field(
+    first: QueryDay | None = Field(
         default=None,
         alias="from",
         description=f"First UTC day (YYYY-MM-DD); default {DEFAULT_DAYS - 1} days before `to`.",
     )
-    last: date | None = Field(default=None, alias="to", description="Last UTC day, included; default today.")
+    last: QueryDay | None = Field(default=None, alias="to", description="Last UTC day, included; default today.")
 
 
 class DayOut(ResponseBody):

@@ -4,6 +4,9 @@
 changed since, instead of silently undoing someone else's change (the admin layer's compare-and-set). Without
 one the change still cannot be lost half-way: the admin layer writes back exactly the record it read.
 
+Capture domains are shown, and may be given, as ``capture_domains`` (each ``{pattern, enabled}``); the older
+``allowed_capture_domains`` (patterns only, switches kept) still works, but not together with it.
+
 The plan and whether the workspace is active are not settable with an API key: billing and the operator
 decide those. Nor is a local-folder origin: a folder on the gateway's own disk is the operator's to give.
 """
@@ -14,8 +17,16 @@ from typing import Any
 
 from gateway import admin
 from gateway.admin import OriginChanges, WorkspaceChanges, WorkspaceView
+from gateway.errors import ValidationError
 from gateway.routes.api.endpoint import PREFIX, ApiCall, Endpoint
-from gateway.routes.api.models import OriginPatch, PurgeOut, PurgeRequest, WorkspaceOut, WorkspacePatch
+from gateway.routes.api.models import (
+    CaptureDomainIn,
+    OriginPatch,
+    PurgeOut,
+    PurgeRequest,
+    WorkspaceOut,
+    WorkspacePatch,
+)
 
 WORKSPACE = f"{PREFIX}/workspaces/{{ns}}"
 _TAG = "workspace"
@@ -42,14 +53,30 @@ async def get_workspace(call: ApiCall) -> WorkspaceOut:
     return workspace_out(await admin.show_workspace(call.ctx, call.namespace))
 
 
+def _capture_domains(patch: WorkspacePatch) -> tuple[tuple[str, ...] | None, tuple[str, ...] | None]:
+    """The allowed and the disabled capture domains a patch gives (None: unchanged)."""
+    domains: list[CaptureDomainIn] | None = patch.capture_domains
+    if domains is None:
+        return _tuple(patch.allowed_capture_domains), None
+    if patch.allowed_capture_domains is not None:
+        raise ValidationError("body.capture_domains: give either capture_domains or allowed_capture_domains")
+    return tuple(d.pattern for d in domains), tuple(d.pattern for d in domains if not d.enabled)
+
+
 async def update_workspace(call: ApiCall) -> WorkspaceOut:
     patch = call.body(WorkspacePatch)
+    allowed_capture_domains, disabled_capture_domains = _capture_domains(patch)
     changes = WorkspaceChanges(
         allowed_origins=_tuple(patch.allowed_origins),
         allowed_sources=_tuple(patch.allowed_sources),
-        allowed_capture_domains=_tuple(patch.allowed_capture_domains),
+        allowed_capture_domains=allowed_capture_domains,
+        disabled_capture_domains=disabled_capture_domains,
         ip_allowlist=_tuple(patch.ip_allowlist),
         capture_retention=patch.capture_retention,
+        imgix_compat=patch.imgix_compat,
+        keep_copyright=patch.keep_copyright,
+        fallback_image=patch.fallback_image,
+        capture_jobs_allow_http=patch.capture_jobs_allow_http,
     )
     return workspace_out(await admin.update_workspace(call.ctx, call.namespace, changes, revision=patch.revision))
 
@@ -71,7 +98,7 @@ ENDPOINTS = (
     Endpoint(
         "PATCH",
         WORKSPACE,
-        "Change allowlists, capture retention or the IP allowlist",
+        "Change allowlists, capture domains and their switches, capture retention or the IP allowlist",
         update_workspace,
         _TAG,
         scope="write",

@@ -174,3 +174,24 @@ class CaptureJobStoreContract:
         jobs.add(_job(1), **CAPS)
         store.delete_workspace("acme")
         assert jobs.get(_job(1).job_id) is None
+
+    def test_unfinished_counts_queued_and_processing_of_the_workspace(self, jobs: CaptureJobStore) -> None:
+        for n in range(3):
+            jobs.add(_job(n, at=1000 + n), **CAPS)
+        jobs.add(_job(9, "other"), **CAPS)
+        assert (jobs.unfinished("acme"), jobs.unfinished("other"), jobs.unfinished("nobody")) == (3, 1, 0)
+        first = jobs.claim("w1", now=1010, lease=30, max_attempts=2)
+        assert first is not None and first.namespace == "acme"
+        assert jobs.unfinished("acme") == 3  # processing still counts
+        assert jobs.complete(first.job_id, "w1", _result(0), 1011)
+        assert jobs.unfinished("acme") == 2
+
+    def test_forget_deletes_only_that_workspaces_jobs_and_secret(self, jobs: CaptureJobStore) -> None:
+        jobs.add(_job(1), **CAPS)
+        jobs.add(_job(2, "other"), **CAPS)
+        jobs.set_webhook_secret("acme", "sealed", 1.0)
+        jobs.set_webhook_secret("other", "sealed-other", 1.0)
+        jobs.forget("acme")
+        assert jobs.get(_job(1).job_id) is None and jobs.webhook_secret("acme") is None
+        assert jobs.unfinished("acme") == 0 and jobs.stats(now=1000, worker_window=10).queued == 1
+        assert jobs.get(_job(2).job_id) is not None and jobs.webhook_secret("other") == "sealed-other"

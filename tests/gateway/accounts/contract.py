@@ -51,6 +51,7 @@ def every_field(namespace: str = "acme") -> Workspace:
         allowed_origins=("https://shop.example.com", "https://*.brand.example"),
         allowed_sources=("cdn.example.com",),
         allowed_capture_domains=("www.example.com", "*.example.org"),
+        disabled_capture_domains=("*.example.org",),
         ip_allowlist=("203.0.113.0/24", "2001:db8::/32"),
         capture_retention=600,
         plan="business",
@@ -676,6 +677,38 @@ class AccountsContract:
             with pytest.raises(InvalidCursor):
                 store.list_audit("acme", cursor=cursor)
         assert len(store.list_audit("acme", limit=500).entries) == 1
+
+    def test_audit_filters_match_substrings_in_the_store(self, store: AccountStore) -> None:
+        rows = [
+            ("user:ana@example.com", "key.create"),
+            ("key:imk_live_4Fq", "POST /_/api/v1/workspaces/{ns}/keys"),
+            ("user:ana@example.com", "workspace.update"),
+            ("cli", "key.revoke"),
+            ("user:bo@example.com", "key.create"),
+        ]
+        stored = [
+            store.append_audit(AuditEntry(float(at), "acme", actor, operation, 200, 1.0))
+            for at, (actor, operation) in enumerate(rows, 1)
+        ]
+        store.append_audit(AuditEntry(9.0, "globex", "user:ana@example.com", "key.create", 200, 1.0))
+
+        def found(actor: str | None = None, operation: str | None = None) -> list[int]:
+            page = store.list_audit("acme", actor=actor, operation=operation)
+            return [entry.entry_id for entry in page.entries]
+
+        ids = [entry.entry_id for entry in stored]
+        assert found(actor="user:ana") == [ids[2], ids[0]]
+        assert found(operation="key.") == [ids[4], ids[3], ids[0]]
+        assert found(actor="user:", operation="key.create") == [ids[4], ids[0]]
+        assert found(operation="{ns}/keys") == [ids[1]]
+        # Case-sensitive, and no wildcard characters: "%" and "_" are text like any other.
+        assert found(actor="USER:ANA") == [] and found(operation="%") == [] and found(actor="user_") == []
+        assert found(operation="key_create") == []
+        # Filtered pages are full and their cursor continues the filtered list.
+        first = store.list_audit("acme", limit=2, operation="key")
+        assert [entry.entry_id for entry in first.entries] == [ids[4], ids[3]] and first.next_cursor is not None
+        rest = store.list_audit("acme", limit=2, cursor=first.next_cursor, operation="key")
+        assert [entry.entry_id for entry in rest.entries] == [ids[1], ids[0]] and rest.next_cursor is None
 
     def test_old_audit_rows_are_pruned(self, store: AccountStore) -> None:
         for namespace in ("acme", "globex"):

@@ -72,6 +72,38 @@ class SignInStoreContract:
             thread.join()
         assert granted.count(True) == 5
 
+    def test_add_within_limits_counts_by_address_client_and_time(self, signins: SignInStore) -> None:
+        def add(n: int, **kw: object) -> bool:
+            return signins.add_code_within(_code(n, **kw), since=1500, per_email=2, per_client=3)  # type: ignore[arg-type]
+
+        signins.add_code(_code(1, at=1000))  # before the window: not counted
+        assert add(2, at=2000) and add(3, at=2001)
+        assert not add(4, at=2002)  # the address has 2 in the window
+        assert signins.count_codes(since=0, email="ana@example.com") == 3
+        assert add(5, email="bo@example.com", at=2003)
+        assert not add(6, email="cy@example.com", at=2004)  # the client has 3 in the window
+        assert add(7, email="cy@example.com", client="198.51.100.1", at=2005)
+        with pytest.raises(ValueError):
+            signins.add_code_within(
+                _code(7, email="dd@example.com", client="x", at=2006), since=0, per_email=9, per_client=9
+            )
+
+    def test_parallel_requests_never_pass_the_limit(self, signins: SignInStore) -> None:
+        stored: list[bool] = []
+        start = threading.Barrier(12)
+
+        def ask(n: int) -> None:
+            start.wait()
+            stored.append(signins.add_code_within(_code(n, at=2000 + n), since=0, per_email=3, per_client=50))
+
+        threads = [threading.Thread(target=ask, args=(n,)) for n in range(12)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert stored.count(True) == 3
+        assert signins.count_codes(since=0, email="ana@example.com") == 3
+
     def test_a_code_is_used_once(self, signins: SignInStore) -> None:
         signins.add_code(_code(1))
         assert signins.use_code(_code(1).code_id, 1100)

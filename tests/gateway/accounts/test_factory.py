@@ -39,7 +39,7 @@ def test_the_setting_is_read_from_the_environment() -> None:
     assert settings.account_store == "memory"
 
 
-@pytest.mark.parametrize("value", ["dynamodb", "SQLite", ""])
+@pytest.mark.parametrize("value", ["mysql", "SQLite", ""])
 def test_unknown_stores_stop_start_up(value: str) -> None:
     with pytest.raises(SettingsError, match="account_store"):
         Settings(account_store=value)

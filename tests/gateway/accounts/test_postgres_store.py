@@ -20,7 +20,7 @@ import pytest
 from psycopg import sql
 
 from gateway.accounts.capture_jobs import CaptureJob
-from gateway.accounts.domains import Domain, DomainTaken
+from gateway.accounts.domains import FAILED, VERIFIED, VERIFIED_ELSEWHERE, Domain, DomainTaken
 from gateway.accounts.factory import build_account_store
 from gateway.accounts.models import Workspace
 from gateway.accounts.postgres import PostgresAccountStore, _columns
@@ -203,20 +203,28 @@ def test_a_writer_waiting_on_the_row_lock_sees_the_new_revision(
     assert stored is not None and stored.plan == "business" and stored.revision == 2
 
 
-def test_one_hostname_claimed_by_two_workspaces_at_once_goes_to_one(
+def test_one_hostname_verified_for_two_workspaces_at_once_goes_to_one(
     nodes: tuple[PostgresAccountStore, PostgresAccountStore],
 ) -> None:
     first, second = nodes
     first.create_workspace(Workspace(namespace="acme"))
     first.create_workspace(Workspace(namespace="shop"))
+    first.create_workspace(Workspace(namespace="third"))
     for round_ in range(ROUNDS):
         host = f"img{round_}.example.com"
+        # Claims block nobody; the proofs saved at the same moment settle it: one verified, the other failed.
+        claims = [first.domains.add(Domain(host, "acme"), 100), second.domains.add(Domain(host, "shop"), 100)]
         outcome = race(
-            partial(first.domains.add, Domain(host, "acme"), 100),
-            partial(second.domains.add, Domain(host, "shop"), 100),
+            partial(first.domains.save_check, dataclasses.replace(claims[0], state=VERIFIED, checked_at=1.0)),
+            partial(second.domains.save_check, dataclasses.replace(claims[1], state=VERIFIED, checked_at=1.0)),
         )
-        assert sum(isinstance(o, Domain) for o in outcome) == 1, outcome
-        assert sum(isinstance(o, DomainTaken) for o in outcome) == 1, outcome
+        assert all(isinstance(o, Domain) for o in outcome), outcome
+        states = sorted((o.state, o.reason) for o in outcome if isinstance(o, Domain))
+        assert states == [(FAILED, VERIFIED_ELSEWHERE), (VERIFIED, "")], outcome
+        routed = first.domains.routed(host)
+        assert routed is not None and routed.namespace in ("acme", "shop")
+        with pytest.raises(DomainTaken):
+            first.domains.add(Domain(host, "third"), 100)
 
 
 def test_workers_on_two_nodes_never_claim_one_job_twice(

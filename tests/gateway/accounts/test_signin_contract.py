@@ -10,14 +10,22 @@ import pytest
 from gateway.accounts.memory import MemoryAccountStore
 from gateway.accounts.sqlite import SqliteAccountStore
 from gateway.accounts.store import AccountStore
+from tests.gateway.accounts.dynamodb_support import dynamodb_store, dynamodb_table  # noqa: F401 - a fixture
+from tests.gateway.accounts.postgres_support import postgres_dsn, postgres_store  # noqa: F401 - postgres_dsn: a fixture
 from tests.gateway.accounts.signin_contract import SignInStoreContract
 
 
-@pytest.fixture(params=["sqlite", "memory"])
+@pytest.fixture(params=["sqlite", "memory", "postgres", "dynamodb"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AccountStore]:
-    backend: AccountStore = (
-        SqliteAccountStore(tmp_path / "accounts.sqlite3") if request.param == "sqlite" else MemoryAccountStore()
-    )
+    backend: AccountStore
+    if request.param == "postgres":
+        backend = postgres_store(request)
+    elif request.param == "dynamodb":
+        backend = dynamodb_store(request)
+    else:
+        backend = (
+            SqliteAccountStore(tmp_path / "accounts.sqlite3") if request.param == "sqlite" else MemoryAccountStore()
+        )
     try:
         yield backend
     finally:

@@ -111,7 +111,7 @@ def test_a_file_from_before_accounts_is_migrated_and_keeps_its_workspaces(tmp_pa
     db.close()
     store = SqliteAccountStore(path)
     try:
-        assert store.schema_version == len(MIGRATIONS) == 4
+        assert store.schema_version == len(MIGRATIONS)
         workspace = store.get_workspace("acme")
         assert workspace is not None
         assert (workspace.plan, workspace.revision, workspace.capture_retention) == ("pro", 4, 600)

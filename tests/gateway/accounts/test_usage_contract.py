@@ -15,6 +15,8 @@ from gateway.accounts.redis_usage import RedisUsageStore
 from gateway.accounts.sqlite import SqliteAccountStore
 from gateway.accounts.store import AccountStore
 from gateway.accounts.usage import UsageCounts, UsageStore
+from tests.gateway.accounts.dynamodb_support import dynamodb_store, dynamodb_table  # noqa: F401 - a fixture
+from tests.gateway.accounts.postgres_support import postgres_dsn, postgres_store  # noqa: F401 - postgres_dsn: a fixture
 from tests.gateway.accounts.usage_contract import DAY, UsageStoreContract
 from tests.gateway.usage.redis_process import redis_server
 
@@ -25,11 +27,17 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(params=["sqlite", "memory", "redis"])
+@pytest.fixture(params=["sqlite", "memory", "redis", "postgres", "dynamodb"])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[AccountStore, UsageStore]]:
-    accounts: AccountStore = (
-        SqliteAccountStore(tmp_path / "accounts.sqlite3") if request.param == "sqlite" else MemoryAccountStore()
-    )
+    accounts: AccountStore
+    if request.param == "postgres":
+        accounts = postgres_store(request)
+    elif request.param == "dynamodb":
+        accounts = dynamodb_store(request)
+    else:
+        accounts = (
+            SqliteAccountStore(tmp_path / "accounts.sqlite3") if request.param == "sqlite" else MemoryAccountStore()
+        )
     try:
         if request.param == "redis":
             url = request.getfixturevalue("redis_url")
@@ -62,11 +70,15 @@ class TestUsageStores(UsageStoreContract):
     pass
 
 
-@pytest.fixture(params=["sqlite", "memory"])
+@pytest.fixture(params=["sqlite", "memory", "postgres", "dynamodb"])
 def accounts(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AccountStore]:
-    store: AccountStore = (
-        SqliteAccountStore(tmp_path / "accounts.sqlite3") if request.param == "sqlite" else MemoryAccountStore()
-    )
+    store: AccountStore
+    if request.param == "postgres":
+        store = postgres_store(request)
+    elif request.param == "dynamodb":
+        store = dynamodb_store(request)
+    else:
+        store = SqliteAccountStore(tmp_path / "accounts.sqlite3") if request.param == "sqlite" else MemoryAccountStore()
     try:
         yield store
     finally:

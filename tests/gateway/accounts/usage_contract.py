@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -105,3 +105,42 @@ class UsageStoreContract:
         with pytest.raises(ValueError, match="at most"):
             usage.days("acme", date(2024, 1, 1), date(2026, 1, 1))
         assert usage.days("acme", DAY, DAY) == []
+
+    def test_all_days_lists_every_stored_day_past_one_reads_range(
+        self, usage: UsageStore, workspace: Callable[[str], None]
+    ) -> None:
+        workspace("acme")
+        workspace("acme-eu")  # a namespace that starts with the other's name
+        # Relative to today: Redis expires a day's hash RETENTION_DAYS after it, so fixed old days would be gone.
+        today = datetime.now(UTC).date()
+        stored = [today - timedelta(days=390), today - timedelta(days=20), today]
+        for n, day in enumerate(reversed(stored), start=1):
+            usage.add("acme", day, counts(requests=n, e_not_found=n))
+        usage.add("acme-eu", today, counts(requests=99))
+        found = usage.all_days("acme")
+        assert [(u.day, u.requests, dict(u.errors)) for u in found] == [
+            (stored[0], 3, {"NOT_FOUND": 3}),
+            (stored[1], 2, {"NOT_FOUND": 2}),
+            (stored[2], 1, {"NOT_FOUND": 1}),
+        ]
+        assert found[1:] == usage.days("acme", stored[1], today)  # the same records a ranged read answers
+        assert usage.all_days("nobody") == []
+
+    def test_delete_workspace_deletes_its_days_only(self, usage: UsageStore, workspace: Callable[[str], None]) -> None:
+        for namespace in ("acme", "acme-eu", "shop"):
+            workspace(namespace)
+        usage.add_batch(
+            {
+                ("acme", DAY): counts(requests=1, e_not_found=1),
+                ("acme", date(2026, 3, 15)): counts(requests=2),
+                ("acme-eu", DAY): counts(requests=3),
+                ("shop", DAY): counts(requests=4),
+            }
+        )
+        assert usage.delete_workspace("acme") == 2
+        assert usage.all_days("acme") == [] and usage.days("acme", DAY, date(2026, 3, 15)) == []
+        assert [u.requests for u in usage.all_days("acme-eu")] == [3]
+        assert [u.requests for u in usage.all_days("shop")] == [4]
+        assert usage.delete_workspace("acme") == 0
+        usage.add("acme", DAY, counts(requests=5))  # counting starts again from nothing, errors included
+        assert [(u.requests, dict(u.errors)) for u in usage.all_days("acme")] == [(5, {})]

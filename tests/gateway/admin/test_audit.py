@@ -215,6 +215,27 @@ async def test_page_arguments_are_checked(ctx: AdminContext) -> None:
         await admin.list_audit(ctx, "Bad_Name")
 
 
+async def test_pages_filtered_by_actor_and_operation(ctx: AdminContext) -> None:
+    await admin.create_workspace(ctx, "acme")
+    ana = ctx.acting_as("user:ana@example.com")
+    for plan in ("pro", "business", "free"):
+        await admin.update_workspace(ana, "acme", WorkspaceChanges(plan=plan))
+    await admin.create_key(ana, "acme", "Production")
+    await admin.update_workspace(ctx, "acme", WorkspaceChanges(plan="pro"))
+    mine = await admin.list_audit(ctx, "acme", limit=2, actor="user:ana")
+    assert [row.operation for row in mine.entries] == ["key.create", "workspace.update"] and mine.next_cursor
+    rest = await admin.list_audit(ctx, "acme", limit=2, cursor=mine.next_cursor, actor="user:ana")
+    assert [row.operation for row in rest.entries] == ["workspace.update"] * 2 and rest.next_cursor is None
+    by_cli = await admin.list_audit(ctx, "acme", actor="cli", operation="workspace.")
+    assert [row.operation for row in by_cli.entries] == ["workspace.update", "workspace.create"]
+    with pytest.raises(Invalid) as refused:
+        await admin.list_audit(ctx, "acme", actor="x" * 255)
+    assert refused.value.field == "actor"
+    with pytest.raises(Invalid) as refused:
+        await admin.list_audit(ctx, "acme", operation="line\nbreak")
+    assert refused.value.field == "operation"
+
+
 async def test_rows_past_the_retention_are_pruned(ctx: AdminContext, store: MemoryAccountStore) -> None:
     await admin.create_workspace(ctx, "acme")
     days = ctx.settings.audit_retention_days

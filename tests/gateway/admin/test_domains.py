@@ -42,7 +42,7 @@ async def test_add_answers_pending_with_the_records_to_create(domains_ctx: Admin
     view = await add_domain(domains_ctx, "acme", " IMG.Acme.test. ")
     assert (view.hostname, view.state, view.checked_at) == ("img.acme.test", "pending", None)
     assert [(r.type, r.name, r.value) for r in view.records] == [
-        ("CNAME", "img.acme.test", TARGET),
+        ("CNAME", "img.acme.test", f"{view.token}.{TARGET}"),  # the claim's own target: it names the workspace
         ("TXT", "_imgate-challenge.img.acme.test", view.token),
     ]
     assert [v.hostname for v in await list_domains(domains_ctx, "acme")] == ["img.acme.test"]
@@ -70,18 +70,31 @@ async def test_plan_limits(domains_ctx: AdminContext, store: MemoryAccountStore)
     assert (await add_domain(domains_ctx, "acme", "c.acme.test")).state == "pending"
 
 
-async def test_another_workspaces_hostname_is_a_conflict_that_names_nobody(domains_ctx: AdminContext) -> None:
-    await add_domain(domains_ctx, "acme", "img.acme.test")
-    with pytest.raises(admin.Conflict) as taken:
-        await add_domain(domains_ctx, "rival", "img.acme.test")
-    assert "acme" not in taken.value.message.replace("img.acme.test", "")
+async def test_another_workspaces_hostname_is_a_conflict_that_names_nobody(
+    domains_ctx: AdminContext, dns: DnsServer
+) -> None:
+    added = await add_domain(domains_ctx, "acme", "shared.acme.test")
+    # Pending, it blocks nobody: a claim proves nothing until DNS names the workspace's token.
+    claimed = await add_domain(domains_ctx, "rival", "shared.acme.test")
+    assert claimed.state == "pending" and claimed.token != added.token
+    dns.set("shared.acme.test", ("CNAME", TARGET))  # the shared target: points at the gateway, names nobody
+    assert (await check_domain(domains_ctx, "rival", "shared.acme.test")).state == "pending"
+    dns.set("shared.acme.test", ("CNAME", f"{added.token}.{TARGET}"))
+    assert (await check_domain(domains_ctx, "rival", "shared.acme.test")).state == "pending"
+    assert (await check_domain(domains_ctx, "acme", "shared.acme.test")).state == "verified"
+    lost = await show_domain(domains_ctx, "rival", "shared.acme.test")
+    assert (lost.state, lost.reason) == ("failed", "verified by another workspace")
+    await remove_domain(domains_ctx, "rival", "shared.acme.test")
+    with pytest.raises(admin.Conflict) as taken:  # claiming it afresh while acme holds it verified
+        await add_domain(domains_ctx, "rival", "shared.acme.test")
+    assert "acme" not in taken.value.message.replace("shared.acme.test", "")
 
 
 async def test_check_verifies_and_remove_frees(domains_ctx: AdminContext, dns: DnsServer) -> None:
-    await add_domain(domains_ctx, "acme", "img.acme.test")
+    added = await add_domain(domains_ctx, "acme", "img.acme.test")
     first = await check_domain(domains_ctx, "acme", "img.acme.test")
     assert first.state == "pending" and "NXDOMAIN" in first.reason and first.checked_at is not None
-    dns.set("img.acme.test", ("CNAME", TARGET))
+    dns.set("img.acme.test", ("CNAME", f"{added.token}.{TARGET}"))
     verified = await check_domain(domains_ctx, "acme", "img.acme.test")
     assert (verified.state, verified.reason) == ("verified", "")
     assert (await show_domain(domains_ctx, "acme", "img.acme.test")).state == "verified"

@@ -19,6 +19,7 @@ from gateway.accounts.secrets import SecretBox
 from gateway.accounts.signin import Session, SignInCode
 from gateway.accounts.sqlite import SqliteAccountStore
 from gateway.accounts.store import AccountStore
+from gateway.accounts.users import Membership
 from gateway.admin import AdminContext, Invalid, SignInSetup
 from gateway.admin.signin import CODE_KEPT_FOR, CODE_LIFETIME, IDLE_TIMEOUT, LIMIT_WINDOW, MAX_AGE, session_digest
 from gateway.cache.memory_results import MemoryResultStore
@@ -50,6 +51,9 @@ class Desk:
 
     async def sign_in(self, email: str, replacing: str | None = None) -> admin.SignedIn:
         return await admin.sign_in(self.ctx, self.setup, email, await self.code(email), replacing=replacing)
+
+    def settings_with(self, **changes: object) -> Settings:
+        return self.ctx.settings.replace(**changes)
 
     def rows(self, namespace: str = "") -> list[AuditEntry]:
         return list(reversed(self.store.list_audit(namespace, 500).entries))
@@ -196,6 +200,8 @@ async def test_the_users_own_workspace_and_memberships(desk: Desk) -> None:
     ]
     workspace = desk.store.get_workspace("acme")
     assert workspace is not None and workspace.allowed_origins == ("*",)
+    # src= of any host would make it an open proxy: off until its owner allows sources.
+    assert workspace.allowed_sources == ()
     with pytest.raises(admin.Conflict):
         await admin.create_owned_workspace(user_ctx, "acme", signed.user)
 
@@ -237,3 +243,61 @@ async def test_asking_for_a_code_and_signing_in_prune_on_the_way(desk: Desk) -> 
     assert signins.get_session(ancient) is not None
     await admin.sign_in(desk.ctx, desk.setup, "ana@example.com", code)
     assert signins.get_session(ancient) is None  # a sign-in forgets sessions past the absolute age
+
+
+async def test_parallel_requests_never_get_more_than_three_codes_per_address(desk: Desk) -> None:
+    asked = await asyncio.gather(
+        *(admin.request_code(desk.ctx, desk.setup, "ana@example.com", f"198.51.100.{n}") for n in range(10)),
+        return_exceptions=True,
+    )
+    assert sum(1 for answer in asked if answer == "ana@example.com") == 3
+    assert all(isinstance(answer, SignInLimited) for answer in asked if answer != "ana@example.com")
+    assert desk.store.signins.count_codes(since=0, email="ana@example.com") == 3
+
+
+async def test_invite_only_sign_up_mails_codes_to_members_only(desk: Desk) -> None:
+    invite = dataclasses.replace(desk.ctx, settings=desk.settings_with(signup="invite"))
+    await admin.create_workspace(desk.ctx, "acme")
+    await admin.add_member(desk.ctx, "acme", "ana@example.com", "member")
+    # The same answer for a stranger, but no code is stored or mailed.
+    assert await admin.request_code(invite, desk.setup, "eve@example.com", CLIENT) == "eve@example.com"
+    assert desk.store.signins.count_codes(since=0, email="eve@example.com") == 0
+    assert await admin.request_code(invite, desk.setup, "ana@example.com", CLIENT) == "ana@example.com"
+    code = await asyncio.to_thread(desk.smtp.code_for, "ana@example.com", 1)
+    signed = await admin.sign_in(invite, desk.setup, "ana@example.com", code)
+    assert signed.user.email == "ana@example.com"
+    assert not any(str(m["To"]).lower() == "eve@example.com" for m in desk.smtp.inbox.messages)
+
+
+async def test_a_user_owns_at_most_max_owned_workspaces(desk: Desk) -> None:
+    signed = await desk.sign_in("ana@example.com")
+    capped = dataclasses.replace(desk.ctx, settings=desk.settings_with(max_owned_workspaces=2))
+    user_ctx = capped.as_person("ana@example.com", {})
+    await admin.create_owned_workspace(user_ctx, "one", signed.user)
+    await admin.create_owned_workspace(user_ctx, "two", signed.user)
+    with pytest.raises(admin.Forbidden, match="2"):
+        await admin.create_owned_workspace(user_ctx, "three", signed.user)
+    assert desk.store.get_workspace("three") is None
+
+
+class _NoMembers(MemoryAccountStore):
+    """A store that loses its connection when a member is added (after the workspace was created)."""
+
+    def add_member(self, namespace: str, user_id: str, role: str = "member") -> Membership:
+        raise ConnectionError("the database went away")
+
+
+async def test_no_workspace_is_left_without_its_owner_when_adding_them_fails(tmp_path: Path) -> None:
+    store = _NoMembers()
+    ctx = AdminContext(
+        store,
+        Settings(data_dir=str(tmp_path)),
+        SecretBox(Fernet.generate_key()),
+        MemoryResultStore(),
+        lambda workspace: None,
+        NetGuard(),
+    )
+    user = store.create_user("ana@example.com")
+    with pytest.raises(ConnectionError):
+        await admin.create_owned_workspace(ctx.as_person(user.email, {}), "acme", user)
+    assert store.get_workspace("acme") is None

@@ -4,6 +4,7 @@ every POST, escaping, and a stranger who learns nothing."""
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import re
 from collections.abc import AsyncIterator, Iterator
@@ -117,10 +118,10 @@ async def test_add_shows_the_records_to_create_with_copy_buttons(dash: Dash) -> 
     assert "Domain added." in page.text and "1 of 2" in page.text
     block = _block(page.text, "img.acme.test")
     assert '<span class="tag warn">pending</span>' in block
-    stored = dash.store.domains.get("img.acme.test")
+    stored = dash.store.domains.get("acme", "img.acme.test")
     assert stored is not None and stored.namespace == "acme" and stored.state == "pending"
     assert sorted(_copied(block).values()) == sorted(
-        ["img.acme.test", TARGET, "_imgate-challenge.img.acme.test", stored.token]
+        ["img.acme.test", f"{stored.token}.{TARGET}", "_imgate-challenge.img.acme.test", stored.token]
     )
     # The audit row names the person, as the CLI's and the API's name theirs.
     rows = dash.store.list_audit("acme", 10).entries
@@ -138,7 +139,9 @@ async def test_check_now_verifies_through_real_dns(dash: Dash, dns: DnsServer) -
     block = _block(page.text, "cdn.acme.test")
     assert "pending" in block and "NXDOMAIN" in block and "last checked never" not in block
 
-    dns.set("cdn.acme.test", ("CNAME", TARGET))
+    added = dash.store.domains.get("acme", "cdn.acme.test")
+    assert added is not None
+    dns.set("cdn.acme.test", ("CNAME", f"{added.token}.{TARGET}"))
     checked = await dash.client.post(f"{PAGE}/check", data={"csrf": csrf, "hostname": "cdn.acme.test"})
     assert checked.headers["location"] == f"{PAGE}?notice=verified#domain-cdn.acme.test"
     assert ("cdn.acme.test", "CNAME") in dns.asked
@@ -148,14 +151,16 @@ async def test_check_now_verifies_through_real_dns(dash: Dash, dns: DnsServer) -
     assert '<span class="tag ok">verified</span>' in block and "NXDOMAIN" not in block
     # Verified: the records are still there, folded away.
     assert '<details class="records-box"><summary>DNS records</summary>' in block
-    stored = dash.store.domains.get("cdn.acme.test")
+    stored = dash.store.domains.get("acme", "cdn.acme.test")
     assert stored is not None and (stored.state, stored.reason) == ("verified", "")
 
 
 async def test_a_verified_domain_whose_records_went_wrong_says_so_then_fails(dash: Dash, dns: DnsServer) -> None:
     csrf = await _signed_up(dash)
     await _add(dash, csrf, "moving.acme.test")
-    dns.set("moving.acme.test", ("CNAME", TARGET))
+    moving = dash.store.domains.get("acme", "moving.acme.test")
+    assert moving is not None
+    dns.set("moving.acme.test", ("CNAME", f"{moving.token}.{TARGET}"))
 
     async def check() -> str:
         await dash.client.post(f"{PAGE}/check", data={"csrf": csrf, "hostname": "moving.acme.test"})
@@ -182,7 +187,7 @@ async def test_remove_asks_first_then_removes(dash: Dash) -> None:
 
     confirm = await dash.client.get(f"{PAGE}/remove", params={"hostname": "old.acme.test"})
     assert confirm.status_code == 200 and "Remove <code>old.acme.test</code>?" in confirm.text
-    stored = dash.store.domains.get("old.acme.test")
+    stored = dash.store.domains.get("acme", "old.acme.test")
     assert stored is not None and stored.state == "pending"  # looking at the question changes nothing
 
     removed = await dash.client.post(
@@ -191,7 +196,7 @@ async def test_remove_asks_first_then_removes(dash: Dash) -> None:
     assert removed.status_code == 303 and removed.headers["location"] == f"{PAGE}?notice=removed"
     page = await dash.client.get(f"{PAGE}?notice=removed")
     assert "Domain removed." in page.text and "old.acme.test" not in page.text and "0 of 2" in page.text
-    stored = dash.store.domains.get("old.acme.test")
+    stored = dash.store.domains.get("acme", "old.acme.test")
     assert stored is not None and stored.state == "removed"
     gone = await dash.client.get(f"{PAGE}/remove", params={"hostname": "old.acme.test"})
     assert gone.status_code == 404 and error_code(gone) == "NOT_FOUND"
@@ -224,7 +229,7 @@ async def test_the_plan_limit_is_shown_and_kept(dash: Dash) -> None:
     assert "2 of 2" in page.text and "The limit is reached" in page.text
     over = await _add(dash, csrf, "c.acme.test")
     assert over.status_code == 400 and error_code(over) == "VALIDATION_ERROR"
-    assert "custom domains:" in over.text and dash.store.domains.get("c.acme.test") is None
+    assert "custom domains:" in over.text and dash.store.domains.get("acme", "c.acme.test") is None
 
 
 async def test_the_free_plan_offers_no_form_and_refuses_a_post(dash: Dash) -> None:
@@ -234,7 +239,7 @@ async def test_the_free_plan_offers_no_form_and_refuses_a_post(dash: Dash) -> No
     assert f'action="{PAGE}"' not in page.text
     refused = await _add(dash, csrf, "img.acme.test")
     assert refused.status_code == 400 and error_code(refused) == "VALIDATION_ERROR"
-    assert "free plan includes none" in refused.text and dash.store.domains.get("img.acme.test") is None
+    assert "free plan includes none" in refused.text and dash.store.domains.get("acme", "img.acme.test") is None
 
 
 @pytest.mark.parametrize("hostname", ["203.0.113.9", "co.uk", "localhost", TARGET, "not a host"])
@@ -264,6 +269,13 @@ async def test_another_workspaces_hostname_is_a_conflict_naming_nobody(dash: Das
     async with rival:
         rival_csrf = await dash.sign_up("bo@example.com", "rival", rival)
         await _pro(dash, "rival")
+        # acme's claim is only pending: it blocks nobody (the first to verify wins the name).
+        claimed = await rival.post(f"{DASH}/w/rival/domains", data={"csrf": rival_csrf, "hostname": "img.shared.test"})
+        assert claimed.status_code == 303
+        assert dash.store.domains.remove("rival", "img.shared.test") is not None
+        held = dash.store.domains.get("acme", "img.shared.test")
+        assert held is not None
+        dash.store.domains.save_check(dataclasses.replace(held, state="verified", checked_at=held.checked_at + 1))
         taken = await rival.post(f"{DASH}/w/rival/domains", data={"csrf": rival_csrf, "hostname": "img.shared.test"})
         assert taken.status_code == 409 and error_code(taken) == "CONFLICT"
         assert "acme" not in taken.text
@@ -290,7 +302,7 @@ async def test_a_stranger_learns_nothing(dash: Dash) -> None:
             f"{DASH}/w/eve/domains/remove", data={"csrf": stranger_csrf, "hostname": "img.acme.test"}
         )
         assert other.status_code == 404
-    stored = dash.store.domains.get("img.acme.test")
+    stored = dash.store.domains.get("acme", "img.acme.test")
     assert stored is not None and stored.state == "pending"
     workspace = dash.store.get_workspace("acme")
     assert workspace is not None and not workspace.custom_domain_hsts
@@ -309,10 +321,10 @@ async def test_every_post_needs_the_csrf_token(dash: Dash, path: str, fields: di
     csrf = await _signed_up(dash)
     if path:
         await _add(dash, csrf, "img.acme.test")
-    before = dash.store.domains.get("img.acme.test")
+    before = dash.store.domains.get("acme", "img.acme.test")
     for token in ("", "0" * 64):
         refused = await dash.client.post(PAGE + path, data={"csrf": token, **fields})
         assert refused.status_code == 403 and error_code(refused) == "CSRF_FAILED"
-    assert dash.store.domains.get("img.acme.test") == before
+    assert dash.store.domains.get("acme", "img.acme.test") == before
     workspace = dash.store.get_workspace("acme")
     assert workspace is not None and not workspace.custom_domain_hsts

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import httpx
 import pytest
+from starlette.types import Message, Receive, Scope, Send
 
 from gateway.admin.signin import IDLE_TIMEOUT, MAX_AGE, session_digest
+from gateway.dashboard.runtime import DashboardRuntime
 from tests.gateway.dashboard.support import DASH, Dash, csrf_of, error_code
 
 pytestmark = pytest.mark.anyio
@@ -179,3 +182,82 @@ async def test_the_dashboard_is_not_served_on_a_custom_domain(dash: Dash) -> Non
     async with dash.browser("http://images.customer.example") as custom:
         page = await custom.get(f"{DASH}/")
     assert page.status_code == 404 and "Sign in" not in page.text
+
+
+def _behind(dash: Dash, **settings: object) -> None:
+    """The same dashboard with other settings (its secret key, so CSRF tokens and sessions stay valid)."""
+    app = dash.transport.app
+    runtime = DashboardRuntime.of(app)
+    ctx = dataclasses.replace(runtime.ctx, settings=runtime.ctx.settings.replace(**settings))
+    DashboardRuntime.install(app, DashboardRuntime.over(ctx, runtime.signin.mailer, runtime.signin.clock))
+
+
+def _through_proxy(dash: Dash, headers: dict[str, str]) -> httpx.AsyncClient:
+    """A browser talking HTTPS to a proxy that talks plain HTTP to the gateway (Caddy's setup)."""
+    app = dash.transport.app
+
+    async def plain_hop(scope: Scope, receive: Receive, send: Send) -> None:
+        await app({**scope, "scheme": "http"} if scope["type"] == "http" else scope, receive, send)
+
+    hop = httpx.ASGITransport(app=plain_hop, client=("203.0.113.9", 50000))
+    return httpx.AsyncClient(transport=hop, base_url="https://127.0.0.1", headers=headers)
+
+
+async def test_secure_cookie_behind_a_trusted_tls_proxy_only(dash: Dash) -> None:
+    proxied = {"X-Forwarded-Proto": "https"}
+    # From an address that is no trusted proxy the header says nothing.
+    async with _through_proxy(dash, proxied) as anyone:
+        assert "Secure" not in _session_cookie(await dash.sign_in("ana@example.com", anyone))
+    # Caddy in front terminates TLS and talks HTTP: the cookie must still be Secure.
+    _behind(dash, trusted_proxies=("203.0.113.9",))
+    async with _through_proxy(dash, proxied) as caddy:
+        assert "Secure" in _session_cookie(await dash.sign_in("bo@example.com", caddy))
+    async with _through_proxy(dash, {}) as plain:
+        assert "Secure" not in _session_cookie(await dash.sign_in("cy@example.com", plain))
+
+
+async def test_snippets_use_the_public_host_and_the_browsers_scheme(dash: Dash) -> None:
+    _behind(dash, trusted_proxies=("203.0.113.9",), public_hosts=("img.example.com", "127.0.0.1"))
+    async with _through_proxy(dash, {"X-Forwarded-Proto": "https"}) as caddy:
+        await dash.sign_up("ana@example.com", "acme", caddy)
+        page = await caddy.get(f"{DASH}/w/acme/builder", params={"target": "kite.jpg", "w": "320"})
+    assert page.status_code == 200
+    assert "https://img.example.com/acme/kite.jpg?w=320" in page.text
+    assert "useHTTPS: true" in page.text and "useHTTPS: false" not in page.text
+    assert "img.example.com" in page.text.split("ImgixClient(")[1][:80]
+
+
+async def test_a_content_length_that_is_no_number_is_a_clear_400(dash: Dash) -> None:
+    # "²" passes str.isdigit() and then fails int(): it must be a refusal, never an INTERNAL page.
+    await dash.sign_up("ana@example.com", "acme")
+    sent: list[Message] = []
+    scope: Scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": f"{DASH}/w/acme/purge",
+        "raw_path": f"{DASH}/w/acme/purge".encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"127.0.0.1"),
+            (b"content-type", b"application/x-www-form-urlencoded"),
+            (b"content-length", "²".encode("latin-1")),
+            (b"cookie", f"imgate_session={dash.client.cookies['imgate_session']}".encode()),
+        ],
+        "client": ("203.0.113.9", 50000),
+        "server": ("127.0.0.1", 80),
+    }
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"prefix=", "more_body": False}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    await dash.transport.app(scope, receive, send)
+    start = next(message for message in sent if message["type"] == "http.response.start")
+    body = b"".join(m["body"] for m in sent if m["type"] == "http.response.body")
+    assert start["status"] == 400 and b"VALIDATION_ERROR" in body and b"Content-Length" in body

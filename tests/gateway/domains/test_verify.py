@@ -13,7 +13,8 @@ pytestmark = pytest.mark.anyio
 
 TARGET = "customers.img.example.net"
 HOST = "img.customer.test"
-TOKEN = "tok-123"
+TOKEN = "0123456789abcdef0123456789abcdef"
+OWN_TARGET = f"{TOKEN}.{TARGET}"
 
 
 @pytest.fixture(scope="module")
@@ -38,16 +39,31 @@ def verifier(dns: DnsServer, timeout: float = 1.0) -> DomainVerifier:
     return DomainVerifier(TARGET, [dns.address], timeout)
 
 
-async def test_a_cname_to_the_target_verifies(zone: DnsServer) -> None:
-    zone.set(HOST, ("CNAME", TARGET))
+async def test_a_cname_to_the_domains_own_target_verifies(zone: DnsServer) -> None:
+    zone.set(HOST, ("CNAME", OWN_TARGET))
     verdict = await verifier(zone).check(HOST, TOKEN)
     assert verdict.verified and not verdict.unknown and verdict.reason == ""
+
+
+async def test_a_cname_to_the_shared_target_proves_nothing_about_the_workspace(zone: DnsServer) -> None:
+    # Pointing at the gateway is what every customer's name does: it cannot say which workspace owns it.
+    zone.set(HOST, ("CNAME", TARGET))
+    zone.set(TARGET, ("A", "192.0.2.1"))
+    verdict = await verifier(zone).check(HOST, TOKEN)
+    assert not verdict.verified and not verdict.unknown
+    assert f"points at {TARGET}: it must point at {OWN_TARGET}" in verdict.reason
+
+
+async def test_another_claims_target_does_not_verify_this_claim(zone: DnsServer) -> None:
+    zone.set(HOST, ("CNAME", f"{'f' * 32}.{TARGET}"))
+    verdict = await verifier(zone).check(HOST, TOKEN)
+    assert not verdict.verified and not verdict.unknown
 
 
 async def test_a_cname_chain_that_reaches_the_target_verifies(zone: DnsServer) -> None:
     zone.set(HOST, ("CNAME", "edge.customer.test"))
     zone.set("edge.customer.test", ("CNAME", "lb.partner.test"))
-    zone.set("lb.partner.test", ("CNAME", TARGET.upper()))  # names compare case-insensitively
+    zone.set("lb.partner.test", ("CNAME", OWN_TARGET.upper()))  # names compare case-insensitively
     assert (await verifier(zone).check(HOST, TOKEN)).verified
 
 
@@ -56,7 +72,7 @@ async def test_a_cname_to_another_target_is_a_definitive_reason(zone: DnsServer)
     zone.set("other.cdn.test", ("A", "192.0.2.1"))
     verdict = await verifier(zone).check(HOST, TOKEN)
     assert not verdict.verified and not verdict.unknown
-    assert "ends at other.cdn.test, not customers.img.example.net" in verdict.reason
+    assert f"ends at other.cdn.test, not {OWN_TARGET}" in verdict.reason
 
 
 async def test_a_cname_loop_ends(zone: DnsServer) -> None:

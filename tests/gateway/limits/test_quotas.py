@@ -39,7 +39,7 @@ async def test_a_used_up_render_quota_refuses_renders_naming_it_and_its_reset() 
     assert refused.value.message == ("the monthly renders quota of 3 is used up; it resets at 2026-12-01T00:00:00Z")
     assert refused.value.headers["Retry-After"] == "60"  # the clock is at 23:59 on the last day
     await quotas.check_render("acme", True, LIMITS)  # captures have a quota of their own
-    quotas.check_bytes("acme", LIMITS)
+    quotas.admit("acme", LIMITS)
 
 
 async def test_counts_made_here_add_to_the_stores_until_the_next_read() -> None:
@@ -65,11 +65,11 @@ async def test_counts_made_here_add_to_the_stores_until_the_next_read() -> None:
 async def test_the_bytes_quota_refuses_every_request() -> None:
     clock, store = HandClock(), usage()
     quotas = MonthlyQuotas(store.month_totals, clock)
-    quotas.check_bytes("acme", LIMITS)
+    quotas.admit("acme", LIMITS)
     await settle(quotas, "acme")
     quotas.record("acme", 0, 0, 10_000)
     with pytest.raises(RateLimited) as refused:
-        quotas.check_bytes("acme", LIMITS)
+        quotas.admit("acme", LIMITS)
     assert "monthly bytes out quota of 10000" in refused.value.message
 
 
@@ -80,9 +80,9 @@ async def test_the_month_boundary_starts_every_count_again() -> None:
     with pytest.raises(RateLimited):
         await quotas.check_render("acme", False, LIMITS)
     with pytest.raises(RateLimited):
-        quotas.check_bytes("acme", LIMITS)
+        quotas.admit("acme", LIMITS)
     clock.advance(61)  # 2026-12-01T00:00:01Z
-    quotas.check_bytes("acme", LIMITS)
+    quotas.admit("acme", LIMITS)
     await quotas.check_render("acme", False, LIMITS)
     await quotas.check_render("acme", True, LIMITS)
     state = quotas.current("acme")
@@ -106,7 +106,7 @@ async def test_a_store_that_cannot_be_read_keeps_serving_on_what_is_known() -> N
 
     quotas = MonthlyQuotas(broken, clock)
     await quotas.check_render("acme", False, LIMITS)
-    quotas.check_bytes("acme", LIMITS)
+    quotas.admit("acme", LIMITS)
     quotas.record("acme", 3, 0, 0)
     with pytest.raises(RateLimited):
         await quotas.check_render("acme", False, LIMITS)

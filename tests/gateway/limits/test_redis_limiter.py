@@ -108,3 +108,33 @@ async def test_a_burst_on_a_cold_worker_is_admitted_and_owed_to_the_shared_bucke
             await two.aclose()
     # Another node gets what is left of the burst (10, plus ~5 refilled meanwhile), not a burst of its own.
     assert 8 <= admitted <= 17, admitted
+
+
+async def test_aclose_stops_every_lease_in_flight_even_of_forgotten_shares(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A Redis that accepts and never answers: every lease stays in flight until it is cancelled.
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()
+        writer.close()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    # Four namespaces over a cap of three: the shares are dropped while their leases still run.
+    monkeypatch.setattr("gateway.limits.redis_limiter._MAX_LOCAL", 3)
+    limiter = RedisLimiter(f"redis://127.0.0.1:{port}/0", NodeLimiter(tmp_path / "limits.bin"), timeout=30)
+    before = asyncio.all_tasks()
+    try:
+        for namespace in ("a", "b", "c", "d"):
+            assert limiter.acquire(namespace, 100, 200).admitted
+        leases = asyncio.all_tasks() - before
+        assert len(leases) == 4
+        await asyncio.sleep(0.05)
+        assert not any(task.done() for task in leases)
+        await limiter.aclose()
+        # Stopped and awaited by aclose itself, not left to fail whenever closing the client reaches them.
+        assert all(task.cancelled() for task in leases)
+    finally:
+        await limiter.aclose()
+        server.close()
+        await server.wait_closed()

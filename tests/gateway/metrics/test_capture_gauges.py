@@ -27,6 +27,7 @@ class StandInBrowser:
         self.captures = 0
         self.alive = True
         self.process_group = None
+        self.remote = None  # a local browser: the pool watches it, no remote endpoint to ask
 
     def is_alive(self) -> bool:
         return self.alive

@@ -15,6 +15,7 @@ import pytest
 from gateway.accounts.memory import MemoryAccountStore
 from gateway.accounts.models import Workspace
 from gateway.admin.usage import today
+from gateway.health import PROBE_TTL
 from gateway.metrics.access_log import ACCESS_LOGGER, BATCH, FLUSH_AFTER, AccessLog, format_of
 from gateway.metrics.exposition import MetricsAccess
 from gateway.settings import Settings
@@ -175,6 +176,7 @@ async def test_health_is_503_only_when_no_workspace_can_be_resolved(tmp_path: Pa
         store.broken = True
         answer = await call(app, "/_/health")
         store.broken = False
+        await asyncio.sleep(PROBE_TTL)  # the probe's answer is reused that long
         again = await call(app, "/_/health")
     body = json.loads(answer.body)
     assert answer.status == 503 and body["status"] == "down"

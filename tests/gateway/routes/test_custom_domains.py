@@ -94,7 +94,7 @@ async def test_verifying_and_removing_take_effect_within_the_tenancy_ttl(tmp_pat
     async with running(tmp_path, store, tenancy_ttl="0.2", domain_recheck_interval="0") as app:
         host = [("host", "pending.acme.test")]
         assert (await call(app, "/photo-kite.jpg", headers=host)).status == 404
-        pending = store.domains.get("pending.acme.test")
+        pending = store.domains.get("acme", "pending.acme.test")
         assert pending is not None
         store.domains.save_check(dataclasses.replace(pending, state=VERIFIED, checked_at=2.0))
         await asyncio.sleep(0.3)

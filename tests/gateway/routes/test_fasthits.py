@@ -114,9 +114,9 @@ async def test_the_full_path_reuses_what_the_fast_path_read(tmp_path: Path, monk
         read: list[str] = []
         original = ImageRequest.read
 
-        def counting(cls: type[ImageRequest], scope: Any) -> ImageRequest | None:
+        def counting(cls: type[ImageRequest], scope: Any, hosts: Any = None) -> ImageRequest | None:
             read.append(scope["path"])
-            return original(scope)
+            return original(scope, hosts)
 
         monkeypatch.setattr(ImageRequest, "read", classmethod(counting))
         assert (await call(app, "/open/photo-grey.jpg", b"w=33")).status == 200  # a miss: through both fronts

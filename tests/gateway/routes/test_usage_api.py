@@ -58,3 +58,15 @@ async def test_the_usage_route_answers_the_counted_days(tmp_path: Path) -> None:
     assert not_a_day.status == 400 and b"query.from" in not_a_day.body
     assert unknown.status == 400
     assert others.status == 403  # a key reads only its own workspace's usage
+
+
+async def test_days_at_the_calendars_edge_and_numbers_are_refused_or_answered_never_a_500(tmp_path: Path) -> None:
+    store = MemoryAccountStore()
+    store.create_workspace(Workspace(namespace="demo"))
+    secret, _ = issue_api_key(store, "demo", "Reader")
+    async with running(tmp_path, store) as app:
+        year_one = await api(app, "/workspaces/demo/usage", secret, "to=0001-01-01")
+        a_number = await api(app, "/workspaces/demo/usage", secret, "from=0.0")
+    assert year_one.status == 200, year_one.body
+    assert json.loads(year_one.body)["first"] == "0001-01-01"
+    assert a_number.status == 400 and b"query.from" in a_number.body

@@ -140,6 +140,12 @@ class BrokenStore:
     def month_totals(self, namespace: str, year: int, month: int) -> UsageTotals:
         return self.inner.month_totals(namespace, year, month)
 
+    def all_days(self, namespace: str) -> list[DailyUsage]:
+        return self.inner.all_days(namespace)
+
+    def delete_workspace(self, namespace: str) -> int:
+        return self.inner.delete_workspace(namespace)
+
 
 @pytest.mark.anyio
 async def test_a_failed_flush_keeps_the_counts_for_the_next(accounts: AccountStore) -> None:

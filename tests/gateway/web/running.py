@@ -45,7 +45,8 @@ class RecordingHooks:
 async def running(
     tmp_path: Path, store: AccountStore, hooks: RecordingHooks | None = None, **settings: str
 ) -> AsyncIterator[FastHits]:
-    environ = {"IMGATE_DATA_DIR": str(tmp_path), "IMGATE_RESULT_STORE": "none"}
+    # Limits off unless asked for (limiter="local"): the free plan's 10/s would refuse a test's bursts.
+    environ = {"IMGATE_DATA_DIR": str(tmp_path), "IMGATE_RESULT_STORE": "none", "IMGATE_LIMITER": "off"}
     environ.update({f"IMGATE_{name.upper()}": value for name, value in settings.items()})
     app = create_app(load_settings(environ=environ), store, hooks)
     sent: list[MutableMapping[str, Any]] = []

@@ -42,10 +42,35 @@ def test_own_hosts_keep_namespace_paths_and_others_are_whole_path_keys() -> None
 
 def test_forwarded_host_and_proto_only_from_trusted_proxies() -> None:
     hosts = HostRouting(["127.0.0.1"], TrustedProxies(["10.0.0.0/8"]))
-    sent = {"x_forwarded_host": "img.customer.com, other.test", "x_forwarded_proto": "https"}
+    sent = {"x_forwarded_host": "img.customer.com", "x_forwarded_proto": "https"}
     from_client = ImageRequest.read(scope("/acme/a.jpg", "127.0.0.1", peer="203.0.113.9", **sent), hosts)
     assert from_client is not None and from_client.domain is None and from_client.namespace == "acme"
     from_proxy = ImageRequest.read(scope("/a.jpg", "127.0.0.1", peer="10.1.2.3", **sent), hosts)
     assert from_proxy is not None and from_proxy.domain == "img.customer.com" and from_proxy.https
     plain = ImageRequest.read(scope("/a.jpg", "img.customer.com", peer="10.1.2.3"), hosts)
     assert plain is not None and plain.domain == "img.customer.com" and not plain.https
+
+
+def test_a_left_entry_the_client_wrote_is_never_the_host_or_the_scheme() -> None:
+    # The client sent "X-Forwarded-Host: victim.test" and "X-Forwarded-Proto: https"; the one trusted proxy
+    # appended what it saw. Only its own, right-most, entries count.
+    hosts = HostRouting(["127.0.0.1"], TrustedProxies(["10.0.0.0/8"]))
+    sent = {"x_forwarded_host": "victim.test, img.customer.com", "x_forwarded_proto": "https, http",
+            "x_forwarded_for": "198.51.100.7"}  # fmt: skip
+    request = ImageRequest.read(scope("/a.jpg", "127.0.0.1", peer="10.1.2.3", **sent), hosts)
+    assert request is not None and request.domain == "img.customer.com" and not request.https
+
+
+def test_through_two_trusted_proxies_the_outer_ones_entry_counts() -> None:
+    hosts = HostRouting(["127.0.0.1"], TrustedProxies(["10.0.0.0/8"]))
+    # client -> 10.9.9.9 (outer proxy) -> 10.1.2.3 (peer): the outer one appended the client's Host, the inner
+    # one what it was sent (the outer proxy's upstream name); the client's own entry is further left.
+    sent = {"x_forwarded_host": "victim.test, img.customer.com, internal.lb",
+            "x_forwarded_for": "198.51.100.7, 10.9.9.9"}  # fmt: skip
+    request = ImageRequest.read(scope("/a.jpg", "127.0.0.1", peer="10.1.2.3", **sent), hosts)
+    assert request is not None and request.domain == "img.customer.com"
+    # A proxy that overwrites the header leaves one entry: every entry is a proxy's, the left-most counts.
+    single = ImageRequest.read(
+        scope("/a.jpg", "127.0.0.1", peer="10.1.2.3", x_forwarded_host="img.customer.com",
+              x_forwarded_for="198.51.100.7, 10.9.9.9"), hosts)  # fmt: skip
+    assert single is not None and single.domain == "img.customer.com"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -10,7 +12,7 @@ from starlette.types import Message
 
 from gateway.errors import ValidationError
 from gateway.routes.api.inputs import parse_body, parse_query, read_body
-from gateway.routes.api.models import AuditQuery, KeyCreate, MarkCreate, PurgeRequest, WorkspacePatch
+from gateway.routes.api.models import AuditQuery, KeyCreate, MarkCreate, PurgeRequest, UsageQuery, WorkspacePatch
 
 PLANTED = "sk_planted_secret_value"
 
@@ -44,6 +46,11 @@ def test_refusals_name_the_field(model: type, body: bytes, starts: str) -> None:
 def test_an_empty_body_is_an_empty_object() -> None:
     assert parse_body(PurgeRequest, b"").prefix == ""
     assert parse_body(PurgeRequest, b"  \n").prefix == ""
+    assert parse_body(PurgeRequest, b" \t\r\n").prefix == ""
+    # Whitespace to Python but not to JSON: not an empty body, and no JSON either.
+    for body in (b"\x0b", b"\x0c", b" \x0b\n"):
+        with pytest.raises(ValidationError, match="body: Invalid JSON"):
+            parse_body(PurgeRequest, body)
 
 
 def test_a_made_up_field_name_is_cut_short() -> None:
@@ -97,3 +104,13 @@ async def test_a_content_length_that_is_no_ascii_number_is_a_validation_error(le
 @pytest.mark.anyio
 async def test_a_content_length_in_ascii_digits_is_read() -> None:
     assert await read_body(_request(b" 2 "), 1024) == b"{}"
+
+
+@pytest.mark.parametrize("written", ["0", "0.0", "1700000000", "2026-1-5", "20260105", " 2026-01-05"])
+def test_a_query_day_is_written_as_a_day_never_read_as_a_unix_time(written: str) -> None:
+    # Lax pydantic took "0.0" as 1970-01-01: a request the document calls invalid was answered 200.
+    with pytest.raises(ValidationError) as refused:
+        parse_query(UsageQuery, [("first", written)])
+    assert refused.value.message.startswith("query.first: ")
+    parsed = parse_query(UsageQuery, [("first", "2026-01-05"), ("last", "0001-01-01")])
+    assert parsed is not None and (parsed.first, parsed.last) == (date(2026, 1, 5), date(1, 1, 1))
