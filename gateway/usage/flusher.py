@@ -59,7 +59,12 @@ class UsageFlusher:
                 )
                 self._reported_dropped = self._hooks.dropped
             if not pending:
-                return True
+                # Nothing to add: a store that can be asked (Redis) is asked, so a worker that served nothing
+                # lately still reports the store the way the workers that did see it.
+                ping = getattr(self._store, "ping", None)
+                if ping is not None:
+                    self._failing = not await asyncio.to_thread(ping)
+                return not self._failing
             try:
                 await asyncio.to_thread(self._store.add_batch, pending)
             except Exception as exc:

@@ -19,9 +19,11 @@ from pathlib import Path
 import httpx
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -87,6 +89,21 @@ def browser() -> Iterator[WebDriver]:
         driver.quit()
 
 
+def replaced(element: WebElement) -> bool:
+    """Whether the page holding ``element`` was replaced. Chromium reports a node of a document that is gone
+    either as a stale element or, while the next page is being attached, as a node that "does not belong to the
+    document": both mean the navigation happened."""
+    try:
+        element.is_enabled()
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as error:
+        if "does not belong to the document" in str(error):
+            return True
+        raise
+    return False
+
+
 class Walk:
     def __init__(self, driver: WebDriver, gateway: GatewayProcess, smtp: SmtpServer, shots: Path) -> None:
         self.driver, self.gateway, self.smtp, self.shots = driver, gateway, smtp, shots
@@ -109,7 +126,7 @@ class Walk:
         """Click, and wait for the next page when the click submits a form or follows a link."""
         page = self.driver.find_element(By.TAG_NAME, "html")
         self.driver.find_element(By.CSS_SELECTOR, css).click()
-        WebDriverWait(self.driver, 15).until(expected_conditions.staleness_of(page))
+        WebDriverWait(self.driver, 15).until(lambda _: replaced(page))
 
     def img_width(self, path: str) -> int:
         return int(self.driver.execute_async_script(IMG_WIDTH, self.gateway.url + path))
