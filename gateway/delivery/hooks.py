@@ -66,6 +66,17 @@ class RequestHooks(Protocol):
         ...
 
 
+class RecordOnly:
+    """A hook that only records: it admits everything, so a chain never asks it (a hit asks the admitting
+    hooks alone)."""
+
+    def admit(self, tenant: Tenant) -> Headers:
+        return ()
+
+    def record(self, outcome: Outcome) -> None:
+        raise NotImplementedError
+
+
 class NoHooks:
     """Admits everything, records nothing."""
 
@@ -82,10 +93,13 @@ class ChainedHooks:
 
     def __init__(self, hooks: Sequence[RequestHooks]) -> None:
         self._hooks = tuple(hooks)
+        self._admitting = tuple(hook for hook in hooks if not isinstance(hook, RecordOnly))
 
     def admit(self, tenant: Tenant) -> Headers:
+        if len(self._admitting) == 1:
+            return self._admitting[0].admit(tenant)
         headers: list[tuple[bytes, bytes]] = []
-        for hook in self._hooks:
+        for hook in self._admitting:
             headers.extend(hook.admit(tenant))
         return tuple(headers)
 

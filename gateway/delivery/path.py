@@ -199,9 +199,15 @@ class RequestPath:
         """6. record: called by the adapter once the answer was sent."""
         bytes_out = 0 if request.head else len(answer.body)
         seconds = time.perf_counter() - request.started
-        content_type = _content_type(answer) if answer.tier is not None else None
         outcome = Outcome(
-            request.namespace, answer.status, answer.tier, answer.code, answer.kind, bytes_out, seconds, content_type
+            request.namespace,
+            answer.status,
+            answer.tier,
+            answer.code,
+            answer.kind,
+            bytes_out,
+            seconds,
+            answer.content_type,
         )
         try:
             self._hooks.record(outcome)
@@ -216,11 +222,3 @@ class RequestPath:
         if requested is None:
             return error_answer(ValidationError(cors.HEADERS_REFUSED), answered_with)
         return preflight_answer(answered_with, requested)
-
-
-def _content_type(answer: Answer) -> str | None:
-    """The answer's Content-Type (a 304 has none): the format, for the access log and the usage counters."""
-    for name, value in answer.headers:
-        if name == b"content-type":
-            return value.decode("latin-1")
-    return None

@@ -5,10 +5,11 @@ so a client cannot write text of its choosing into the log), the status, the err
 body bytes, the cache tier and the output format. Never the URL, the key, the query, a ``src`` or capture
 target, the Origin or any header value: the ``Outcome`` it is built from carries none of them.
 
-Cost: a hit takes a few tens of microseconds, and one ``logging`` call per request would add about half of
-that again (measured: ~15-20 us a line through ``logging``, ~2 us to format one). So lines are formatted at
-once but handed to the logger in batches: one record of up to ``BATCH`` lines (one JSON object each), emitted
-when the batch is full, ``FLUSH_AFTER`` seconds after its first line, and at shutdown. A crash loses at most
+Cost: a memory hit takes about ten microseconds of the worker's CPU, and one ``logging`` call per request
+would add more than that again (measured: ~15-20 us a line through ``logging``, ~2 us to format one). So a
+request appends a tuple, and lines are formatted and handed to the logger in batches: one record of up to
+``BATCH`` lines (one JSON object each), emitted when the batch is full, ``FLUSH_AFTER`` seconds after its first
+line, and at shutdown. A crash loses at most
 that quarter second of lines. Every value written is one the gateway made (numbers, error codes, tiers, a
 validated namespace), so the line is built without a JSON encoder and needs no escaping.
 """
@@ -62,6 +63,11 @@ def _text(value: str | None) -> str:
     return "null" if value is None else f'"{value}"'
 
 
+# What ``write`` keeps of a request until the batch is written: time, workspace, status, code, seconds, bytes,
+# tier, content type.
+_Entry = tuple[float, str | None, int, str | None, float, int, str | None, str | None]
+
+
 class AccessLog:
     def __init__(
         self,
@@ -74,10 +80,8 @@ class AccessLog:
         self._logger = logger or access_logger()
         self._chance = chance
         self._clock = clock
-        self._lines: list[str] = []
+        self._entries: list[_Entry] = []
         self._timer: asyncio.TimerHandle | None = None
-        self._second = -1
-        self._stamp = ""
 
     def write(
         self,
@@ -91,16 +95,8 @@ class AccessLog:
     ) -> None:
         if self._sample < 1 and self._chance() >= self._sample:
             return
-        now = self._clock()
-        second = int(now)
-        if second != self._second:  # one calendar conversion per second, not per line
-            self._second, self._stamp = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-        self._lines.append(
-            f'{{"time":"{self._stamp}.{int((now - second) * 1000):03d}Z","workspace":{_text(workspace)},'
-            f'"status":{status},"code":{_text(code)},"latency_ms":{seconds * 1000:.2f},"bytes":{bytes_out},'
-            f'"tier":{_text(tier)},"format":{_text(format_of(content_type))}}}'
-        )
-        if len(self._lines) >= BATCH:
+        self._entries.append((self._clock(), workspace, status, code, seconds, bytes_out, tier, content_type))
+        if len(self._entries) >= BATCH:
             self.flush()
         elif self._timer is None:
             try:
@@ -112,6 +108,33 @@ class AccessLog:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        lines, self._lines = self._lines, []
-        if lines:
-            self._logger.info("\n".join(lines))
+        entries, self._entries = self._entries, []
+        if entries:
+            self._logger.info("\n".join(_lines(entries)))
+
+
+def _lines(entries: list[_Entry]) -> list[str]:
+    # A batch's lines are formatted together: one calendar conversion per second of the batch, not per line,
+    # and the parts that repeat from request to request (workspace, status and code; tier and format) built
+    # once per batch.
+    lines = []
+    second, stamp = -1, ""
+    heads: dict[tuple[str | None, int, str | None], str] = {}
+    tails: dict[tuple[str | None, str | None], str] = {}
+    for now, workspace, status, code, seconds, bytes_out, tier, content_type in entries:
+        if int(now) != second:
+            second = int(now)
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        head = heads.get((workspace, status, code))
+        if head is None:
+            head = heads[workspace, status, code] = (
+                f'"workspace":{_text(workspace)},"status":{status},"code":{_text(code)}'
+            )
+        tail = tails.get((tier, content_type))
+        if tail is None:
+            tail = tails[tier, content_type] = f'"tier":{_text(tier)},"format":{_text(format_of(content_type))}}}'
+        lines.append(
+            f'{{"time":"{stamp}.{int((now - second) * 1000):03d}Z",{head},'
+            f'"latency_ms":{seconds * 1000:.2f},"bytes":{bytes_out},{tail}'
+        )
+    return lines

@@ -15,7 +15,7 @@ import os
 from starlette.types import Scope
 
 from gateway.addresses import Networks, peer_address
-from gateway.metrics import MULTIPROC_VARIABLE
+from gateway.metrics import MULTIPROC_VARIABLE, fold
 from gateway.settings import Settings
 from gateway.web.clientaddr import TrustedProxies, carries_forwarding
 
@@ -49,6 +49,7 @@ def render() -> tuple[bytes, str]:
     else of this one. The client is imported here, not at the top, for the reason in ``gateway.metrics``."""
     from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest, multiprocess
 
+    fold()  # this worker's latest requests; the others' are at most ``FOLD_AFTER`` late
     if os.environ.get(MULTIPROC_VARIABLE):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
@@ -58,6 +59,7 @@ def render() -> tuple[bytes, str]:
 
 def worker_exiting() -> None:
     """This worker's live gauges leave the sums (its counters stay: they were counted)."""
+    fold()
     if os.environ.get(MULTIPROC_VARIABLE):
         from prometheus_client import multiprocess
 

@@ -22,9 +22,7 @@ from datetime import date
 
 from gateway.accounts.usage import UsageCounts
 from gateway.cache.keys import Kind
-from gateway.delivery.hooks import Outcome
-from gateway.tenancy import Tenant
-from gateway.web.cors import Headers
+from gateway.delivery.hooks import Outcome, RecordOnly
 
 _DAY_SECONDS = 86400
 # A bound on what one flush interval may gather (workspaces x days); past it a request is still answered but
@@ -34,7 +32,7 @@ MAX_PENDING = 50_000
 Pending = dict[tuple[str, date], UsageCounts]
 
 
-class UsageHooks:
+class UsageHooks(RecordOnly):
     def __init__(self, known: Callable[[str], bool], clock: Callable[[], float] = time.time) -> None:
         self._known = known  # ``Tenancy.known``: resolved to a workspace, never a load
         self._clock = clock
@@ -42,9 +40,6 @@ class UsageHooks:
         self._day_number = -1
         self._day = date(1970, 1, 1)
         self.dropped = 0  # requests not counted because ``MAX_PENDING`` was reached
-
-    def admit(self, tenant: Tenant) -> Headers:
-        return ()
 
     def record(self, outcome: Outcome) -> None:
         if not self._known(outcome.namespace):

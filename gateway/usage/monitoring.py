@@ -10,13 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from gateway import metrics
-from gateway.delivery.hooks import Outcome
+from gateway.delivery.hooks import Outcome, RecordOnly
 from gateway.metrics.access_log import AccessLog
-from gateway.tenancy import Tenant
-from gateway.web.cors import Headers
 
 
-class MonitoringHooks:
+class MonitoringHooks(RecordOnly):
     def __init__(
         self,
         known: Callable[[str], bool],
@@ -26,9 +24,6 @@ class MonitoringHooks:
         self._known = known
         self._access_log = access_log
         self._workspace_label = workspace_label
-
-    def admit(self, tenant: Tenant) -> Headers:
-        return ()
 
     def record(self, outcome: Outcome) -> None:
         workspace = outcome.namespace if self._known(outcome.namespace) else None

@@ -40,7 +40,7 @@ _PREFLIGHT = (
 class Answer:
     """What to send: status, headers (in order) and body; ``tier``, ``code`` and ``kind`` say what happened."""
 
-    __slots__ = ("body", "code", "headers", "kind", "status", "tier")
+    __slots__ = ("body", "code", "content_type", "headers", "kind", "status", "tier")
 
     def __init__(
         self, status: int, headers: list[tuple[bytes, bytes]], body: bytes, tier: str | None, code: str | None
@@ -51,6 +51,7 @@ class Answer:
         self.tier = tier  # the cache tier of an image answer
         self.code = code  # the error code of an error answer
         self.kind: Kind | None = None  # the source kind, set by the request path once the request was planned
+        self.content_type: str | None = None  # an image answer's format (a 304 has none), for the record hooks
 
 
 def representation_headers(
@@ -87,7 +88,9 @@ def image_answer(entry: MemoryEntry, tier: str, cors: CORS, extra: Headers, if_n
     if if_none_match is not None and etag_matches(if_none_match, entry.etag):
         headers = [*entry.not_modified, *varies, _TIER_HEADERS[tier], *cors.headers, *extra]
         return Answer(304, headers, b"", tier, None)
-    return Answer(200, [*entry.headers, *varies, _TIER_HEADERS[tier], *cors.headers, *extra], entry.data, tier, None)
+    answer = Answer(200, [*entry.headers, *varies, _TIER_HEADERS[tier], *cors.headers, *extra], entry.data, tier, None)
+    answer.content_type = entry.content_type
+    return answer
 
 
 def etag_matches(if_none_match: str, etag: str) -> bool:

@@ -129,6 +129,8 @@ def test_the_counts_of_two_workers_add_up(counted: tuple[GatewayProcess, dict[st
 
 def test_a_scrape_sums_every_worker(counted: tuple[GatewayProcess, dict[str, int]]) -> None:
     gw, sent = counted
+    # Each worker folds its counts into the shared files within ``FOLD_AFTER`` of its last request.
+    wait_for(lambda: series(get(f"{gw.url}/_/metrics").text, "imgate_requests_total") == sent["requests"])
     totals = set()
     for _ in range(6):  # answered by either worker: each scrape must see both
         text = get(f"{gw.url}/_/metrics").text
