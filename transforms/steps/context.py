@@ -59,6 +59,10 @@ class SourceInfo:
     # not sRGB. Images with no profile are taken as sRGB, and CMYK without one gets libvips' default.
     foreign_profile: bool
     frames: int = 1  # pages in the file; width and height are those of one
+    # libvips' xres and yres (pixels per millimetre) and resolution-unit: a PNG's pHYs and a kept EXIF's
+    # resolution are written from them, so a decode outside libvips carries them over (transforms.turbo_jpeg).
+    resolution: tuple[float, float] = (72 / 25.4, 72 / 25.4)
+    resolution_unit: str | None = None
 
     @property
     def animated(self) -> bool:

@@ -39,6 +39,8 @@ def read_header(ctx: Context) -> None:
         has_alpha=bool(header.hasalpha()),
         foreign_profile=_foreign_profile(header),
         frames=_frames(header),
+        resolution=(header.xres, header.yres),
+        resolution_unit=_resolution_unit(header),
     )
 
 
@@ -48,6 +50,11 @@ def _frames(header: pyvips.Image) -> int:
         return 1
     value = header.get("n-pages")
     return value if isinstance(value, int) and value >= 1 else 1
+
+
+def _resolution_unit(header: pyvips.Image) -> str | None:
+    value = header.get("resolution-unit") if header.get_typeof("resolution-unit") else None
+    return value if isinstance(value, str) else None
 
 
 def _orientation(header: pyvips.Image) -> int:

@@ -7,7 +7,8 @@ libvips pipeline; the orient and resize steps then see their work done and retur
 converts the small image. Measured on the corpus photos (2560x1600 -> 400 px JPEG, one thread, medians):
 1.2x the speed of libvips' ``thumbnail_buffer`` (callgrind: 1.15x fewer instructions over the six photos, JPEG
 and WebP out), which leaves libjpeg a factor of two less to scale; the progressive photos gain least (their
-entropy decoding is the same work at any scale).
+entropy decoding is the same work at any scale). A scaled JPEG is decoded by libjpeg-turbo directly when it
+can be, to the same pixels in less time (``transforms.turbo_jpeg``), and by libvips otherwise.
 
 A `rect` cut before a resize is taken from a JPEG or WebP decode scaled for the cut's own reduction
 (``_cut_then_scaled``). An animation that is only resized still goes through ``thumbnail_buffer`` ("n=-1"),
@@ -29,6 +30,7 @@ from typing import Any
 
 import pyvips
 
+from transforms import turbo_jpeg
 from transforms.errors import TransformError
 from transforms.options import TransformOptions
 from transforms.scale_on_load import configured, fitted, heif_thumbnail_suffices, load_options, reduction
@@ -88,7 +90,9 @@ def _scaled(ctx: Context, source: SourceInfo, layout: Layout, box: Box, pages: d
     image = _shared(ctx, source, factor) if not pages else None
     if image is None:
         options = {**pages, **_decode_options(ctx, source, factor, fit.height if swapped else fit.width)}
-        image = pyvips.Image.new_from_buffer(ctx.original, "", access=access, fail_on=FAIL_ON, **options)
+        image = _turbo(ctx, source, options)
+        if image is None:
+            image = pyvips.Image.new_from_buffer(ctx.original, "", access=access, fail_on=FAIL_ON, **options)
     ctx.deadline.watch(image)
     image = resize_to(image, Box(fit.height, fit.width) if swapped else Box(fit.width, fit.height))
     if source.orientation != 1:
@@ -115,6 +119,33 @@ def _shared(ctx: Context, source: SourceInfo, factor: float) -> Any:
     image = shared.image(factor, lambda wanted: _smallest_reduction(source, wanted, ctx), decode)
     # A handle of its own, so that this run's deadline watches this run's computations only.
     return None if image is None else image.copy()
+
+
+def _turbo(ctx: Context, source: SourceInfo, options: dict[str, Any]) -> Any:
+    """A JPEG decoded by libjpeg-turbo directly at the shrink chosen (transforms.turbo_jpeg), or None."""
+    if source.format is not SourceFormat.JPEG or set(options) != {"shrink"}:
+        return None
+    image = turbo_jpeg.decode(ctx.original, source.width, source.height, options["shrink"])
+    if image is None:
+        return None
+    # The fields of jpegload's image the later steps read: the autorot below, the colour step's profile, the
+    # resolution a PNG or a kept EXIF is written with.
+    xres, yres = source.resolution
+    image = image.copy(xres=xres, yres=yres)
+    if source.resolution_unit is not None:
+        image.set_type(pyvips.GValue.gstr_type, "resolution-unit", source.resolution_unit)
+    if source.orientation != 1:
+        image.set_type(pyvips.GValue.gint_type, "orientation", source.orientation)
+    profile = _profile(ctx) if source.foreign_profile else None
+    if profile is not None:
+        image.set_type(pyvips.GValue.blob_type, "icc-profile-data", profile)
+    return image
+
+
+def _profile(ctx: Context) -> bytes | None:
+    header = pyvips.Image.new_from_buffer(ctx.original, "", access="sequential", fail_on=FAIL_ON)
+    profile = header.get("icc-profile-data") if header.get_typeof("icc-profile-data") else None
+    return profile if isinstance(profile, bytes) else None
 
 
 def _cut_then_scaled(ctx: Context, source: SourceInfo, layout: Layout, pages: dict[str, int]) -> bool:
