@@ -68,7 +68,7 @@ class RequestHooks(Protocol):
 
 class RecordOnly:
     """A hook that only records: it admits everything, so a chain never asks it (a hit asks the admitting
-    hooks alone)."""
+    hooks alone). A subclass that defines ``admit`` after all is asked again."""
 
     def admit(self, tenant: Tenant) -> Headers:
         return ()
@@ -93,7 +93,7 @@ class ChainedHooks:
 
     def __init__(self, hooks: Sequence[RequestHooks]) -> None:
         self._hooks = tuple(hooks)
-        self._admitting = tuple(hook for hook in hooks if not isinstance(hook, RecordOnly))
+        self._admitting = tuple(hook for hook in hooks if type(hook).admit is not RecordOnly.admit)
 
     def admit(self, tenant: Tenant) -> Headers:
         if len(self._admitting) == 1:

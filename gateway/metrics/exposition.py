@@ -46,10 +46,10 @@ class MetricsAccess:
 
 def render() -> tuple[bytes, str]:
     """Every metric in the Prometheus text format (and its content type): of every worker in multiprocess mode,
-    else of this one. The client is imported here, not at the top, for the reason in ``gateway.metrics``."""
+    else of this one. Call ``gateway.metrics.fold`` on the event loop first (the tally is the loop's alone).
+    The client is imported here, not at the top, for the reason in ``gateway.metrics``."""
     from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest, multiprocess
 
-    fold()  # this worker's latest requests; the others' are at most ``FOLD_AFTER`` late
     if os.environ.get(MULTIPROC_VARIABLE):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]

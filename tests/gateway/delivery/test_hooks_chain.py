@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.delivery.hooks import ChainedHooks, NoHooks, Outcome, chain
+from gateway.delivery.hooks import ChainedHooks, NoHooks, Outcome, RecordOnly, chain
 from gateway.errors import GatewayError, NotFound
 from gateway.tenancy import Tenant
 from gateway.web.cors import Headers
@@ -56,3 +56,24 @@ def test_chain_of_none_admits_everything_and_of_one_is_that_hook() -> None:
     assert isinstance(chain([]), NoHooks)
     only = _Hook(b"a")
     assert chain([only]) is only
+
+
+def test_record_only_hooks_are_not_asked_to_admit_unless_they_admit_after_all() -> None:
+    class Counting(RecordOnly):
+        def __init__(self) -> None:
+            self.recorded = 0
+
+        def record(self, outcome: Outcome) -> None:
+            self.recorded += 1
+
+    class Refusing(Counting):
+        def admit(self, tenant: Tenant) -> Headers:
+            raise NotFound("refused")
+
+    quiet, strict = Counting(), Refusing()
+    chained = ChainedHooks([quiet, strict, _Hook(b"a")])
+    with pytest.raises(NotFound):
+        chained.admit(None)  # type: ignore[arg-type]  # no hook here reads the tenant
+    assert ChainedHooks([quiet, _Hook(b"a")]).admit(None) == ((b"x-hook", b"a"),)  # type: ignore[arg-type]
+    chained.record(_outcome())
+    assert (quiet.recorded, strict.recorded) == (1, 1)

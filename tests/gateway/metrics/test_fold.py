@@ -10,6 +10,7 @@ from prometheus_client import REGISTRY, CollectorRegistry, Histogram
 
 from gateway import metrics
 from gateway.metrics import _LATENCY_BUCKETS, FOLD_AFTER, count_request, fold
+from gateway.metrics.exposition import render
 
 # Below, on and above bucket bounds (a value on a bound belongs to that bound's bucket, as in ``observe``).
 LATENCIES = (0.0, 0.0001, 0.0005, 0.00051, 0.001, 0.0049, 0.01, 0.5, 9.99, 30.0, 31.0, 1000.0)
@@ -64,3 +65,24 @@ def test_the_counter_is_folded_by_itself_soon_after_the_requests() -> None:
     assert pending == start
     assert later == start + 5
     assert not metrics._tally.counts  # noqa: SLF001 - nothing left behind
+
+
+def test_rendering_leaves_the_tally_to_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    # ``render`` runs in a thread while the loop goes on counting: only the loop may fold (the scrape's route
+    # folds before it hands the rendering to the thread), or a count could be added twice or lost.
+    labels = {"status": "299", "tier": "memory", "workspace": ""}
+    monkeypatch.setattr(metrics, "FOLD_AFTER", 60.0)  # the loop's own fold must not come during the rendering
+
+    async def scenario() -> tuple[float, float, bool, float]:
+        fold()
+        before = REGISTRY.get_sample_value("imgate_requests_total", labels) or 0.0
+        count_request(299, "memory", 0.0001)
+        await asyncio.to_thread(render)
+        rendered = REGISTRY.get_sample_value("imgate_requests_total", labels) or 0.0
+        waiting = bool(metrics._tally.counts)  # noqa: SLF001 - still the loop's to fold
+        fold()
+        return before, rendered, waiting, REGISTRY.get_sample_value("imgate_requests_total", labels) or 0.0
+
+    before, rendered, waiting, folded = asyncio.run(scenario())
+    assert rendered == before and waiting
+    assert folded == before + 1
