@@ -12,7 +12,12 @@ the job (completed or failed), and they are never part of the job's document (``
 
 Semantics every implementation keeps (``tests/gateway/accounts/capture_jobs_contract.py`` checks them): times
 are the caller's; ``add`` refuses over either depth cap atomically; ``claim`` hands a job to one worker only;
-``complete``/``fail``/``renew`` act only for the worker holding the lease.
+``complete``/``fail``/``renew`` act only for the worker holding the lease; ``claim_webhook`` hands a due webhook
+to one caller until its lease ends, and ``webhook_next`` acts only for the latest claim.
+
+A job's webhook is kept in the job until it is delivered or given up (``webhook_due_at``, set by the write that
+ends the job), so a worker that stops, or a restart, loses none: any worker claims it again once it is due.
+Delivery is at least once: a worker that sent it and stopped before saying so is followed by another's send.
 """
 
 from __future__ import annotations
@@ -64,6 +69,10 @@ class CaptureJob:
     downloaded_at: float | None = None
     # When the result was deleted (retention end, first download with retention 0, DELETE).
     result_deleted_at: float | None = None
+    # The webhook's next attempt (None: no webhook pending, or it was delivered or given up), and how many
+    # attempts were claimed so far (``claim_webhook``).
+    webhook_due_at: float | None = None
+    webhook_attempts: int = 0
 
     def __post_init__(self) -> None:
         if not JOB_ID.fullmatch(self.job_id):
@@ -103,12 +112,29 @@ class CaptureJobStore(Protocol):
         """Extend the lease; ``False`` when ``worker`` no longer holds it (the job went to another or ended)."""
         ...
 
-    def complete(self, job_id: str, worker: str, result: JobResult, at: float) -> bool:
-        """End the job with its result and delete its sealed secrets; ``False`` when ``worker`` lost the lease."""
+    def complete(
+        self, job_id: str, worker: str, result: JobResult, at: float, *, webhook_due_at: float | None = None
+    ) -> bool:
+        """End the job with its result and delete its sealed secrets, in the same write keeping its webhook due
+        at ``webhook_due_at`` (None: it has none); ``False`` when ``worker`` lost the lease."""
         ...
 
-    def fail(self, job_id: str, worker: str, code: str, message: str, at: float) -> bool:
-        """End the job failed and delete its sealed secrets; ``False`` when ``worker`` lost the lease."""
+    def fail(
+        self, job_id: str, worker: str, code: str, message: str, at: float, *, webhook_due_at: float | None = None
+    ) -> bool:
+        """End the job failed and delete its sealed secrets, keeping its webhook as ``complete`` does; ``False``
+        when ``worker`` lost the lease."""
+        ...
+
+    def claim_webhook(self, *, now: float, lease: float) -> CaptureJob | None:
+        """The job whose webhook was due first (``webhook_due_at <= now``), for one caller: its due time moves to
+        ``now + lease`` (claimed again then, if this caller never reports) and ``webhook_attempts`` grows by one;
+        the job as it is after that. ``None``: no webhook is due."""
+        ...
+
+    def webhook_next(self, job_id: str, attempts: int, due_at: float | None) -> bool:
+        """After an attempt: when the next is due, or None when the webhook was delivered or given up. Only while
+        ``attempts`` is still the job's (a caller whose claim was taken over changes nothing): whether it did."""
         ...
 
     def mark_downloaded(self, job_id: str, at: float) -> bool:

@@ -33,6 +33,7 @@ Single-table design (``PK`` / ``SK``; ``gsi1`` and ``gsi2`` are the global secon
     SESSION#<digest>         SESSION                     dashboard session; gsi1 = SESSIONS#<user id>
     JOB#<job id>             JOB                         capture job; gsi1 = JOBS#<ns>, gsi2 = QUEUE while unfinished
     WORKERS                  <worker>                    capture worker heartbeats
+    WEBHOOKS                 <due>#<job id>              a capture job's pending webhook, by when it is due
     LOCK#<scope>             LOCK                        lock items (``Table.lock``)
     COUNTER                  <name>                      id counters
 

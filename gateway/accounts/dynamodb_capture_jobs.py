@@ -8,7 +8,9 @@ Index ``gsi1`` (``JOBS#<ns>``) lists a workspace's jobs, newest first.
 Unfinished jobs also have an item in the ``QUEUE`` partition (sort key: created time and id, with the
 status), written and deleted in the same transaction as the job: the depth caps and ``claim`` read it with a
 strongly consistent query, in the order jobs are served. ``add`` holds the queue's lock item, so two nodes
-cannot both take the last free place.
+cannot both take the last free place. A job whose webhook is pending has an item in the ``WEBHOOKS`` partition
+(sort key: when it is due, and the id), kept in step in the same way; ``claim_webhook`` reads it in order and
+takes a job by the compare-and-set.
 
 An ended job without a result to delete gets a TTL of ``JOB_TTL`` (wall clock): DynamoDB removes the
 record later on its own, and reads leave it out once past it.
@@ -49,6 +51,10 @@ def _order(job: CaptureJob) -> str:
     return f"{padded(job.created_at)}#{job.job_id}"
 
 
+def _due(at: float, job_id: str) -> str:
+    return f"{padded(at)}#{job_id}"
+
+
 def _expired(job: CaptureJob, now: float) -> bool:
     return job.status == "processing" and job.lease_until is not None and job.lease_until < now
 
@@ -62,6 +68,11 @@ def _ended(job: CaptureJob, at: float, error: tuple[str, str] | None = None) -> 
 
 def worker_item(worker: str, seen_at: float) -> Item:
     return {"PK": s("WORKERS"), "SK": s(worker), "seen": n(seen_at)}
+
+
+def webhook_item(job_id: str, due_at: float) -> Item:
+    """A job's pending webhook in the ``WEBHOOKS`` partition, by when it is due."""
+    return {"PK": s("WEBHOOKS"), "SK": s(_due(due_at, job_id)), "job_id": s(job_id)}
 
 
 def webhook_secret_item(namespace: str, sealed: str, at: float) -> Item:
@@ -96,13 +107,20 @@ class DynamoCaptureJobStore:
         }
 
     def _write(self, before: Item, job: CaptureJob) -> bool:
-        """Write ``job`` over the record ``before`` if nobody wrote it since; keep its queue item in step."""
+        """Write ``job`` over the record ``before`` if nobody wrote it since; keep its queue and webhook items
+        in step."""
         version = int(num(before, "ver") or 0)
         actions = [put_action(self._item(job, version + 1), "ver = :v", {":v": n(version)})]
         if job.status in _UNFINISHED:
             actions.append(put_action(self._queue_item(job)))
         else:
             actions.append(delete_action("QUEUE", _order(job)))
+        was = _job(before).webhook_due_at
+        if was != job.webhook_due_at:
+            if was is not None:
+                actions.append(delete_action("WEBHOOKS", _due(was, job.job_id)))
+            if job.webhook_due_at is not None:
+                actions.append(put_action(webhook_item(job.job_id, job.webhook_due_at)))
         return self._table.transact(actions)
 
     def _queue(self) -> list[Item]:
@@ -177,15 +195,45 @@ class DynamoCaptureJobStore:
         held = self._held(job_id, worker)
         return held is not None and self._write(held[0], dataclasses.replace(held[1], lease_until=until))
 
-    def complete(self, job_id: str, worker: str, result: JobResult, at: float) -> bool:
+    def complete(
+        self, job_id: str, worker: str, result: JobResult, at: float, *, webhook_due_at: float | None = None
+    ) -> bool:
         held = self._held(job_id, worker)
         if held is None:
             return False
-        return self._write(held[0], dataclasses.replace(_ended(held[1], at), status="completed", result=result))
+        ended = dataclasses.replace(_ended(held[1], at), status="completed", result=result)
+        return self._write(held[0], dataclasses.replace(ended, webhook_due_at=webhook_due_at))
 
-    def fail(self, job_id: str, worker: str, code: str, message: str, at: float) -> bool:
+    def fail(
+        self, job_id: str, worker: str, code: str, message: str, at: float, *, webhook_due_at: float | None = None
+    ) -> bool:
         held = self._held(job_id, worker)
-        return held is not None and self._write(held[0], _ended(held[1], at, error=(code, message)))
+        if held is None:
+            return False
+        ended = _ended(held[1], at, error=(code, message))
+        return self._write(held[0], dataclasses.replace(ended, webhook_due_at=webhook_due_at))
+
+    def claim_webhook(self, *, now: float, lease: float) -> CaptureJob | None:
+        for entry in self._table.query("WEBHOOKS", between=("0", _due(now, "~"))):
+            item = self._table.get(f"JOB#{text(entry, 'job_id')}", "JOB")
+            if item is None:
+                continue
+            job = _job(item)
+            if job.webhook_due_at is None or job.webhook_due_at > now:
+                continue  # the entry is behind its record (a write in between): the record decides
+            claimed = dataclasses.replace(job, webhook_due_at=now + lease, webhook_attempts=job.webhook_attempts + 1)
+            if self._write(item, claimed):
+                return claimed
+        return None
+
+    def webhook_next(self, job_id: str, attempts: int, due_at: float | None) -> bool:
+        item = self._table.get(f"JOB#{job_id}", "JOB")
+        if item is None:
+            return False
+        job = _job(item)
+        if job.webhook_due_at is None or job.webhook_attempts != attempts:
+            return False
+        return self._write(item, dataclasses.replace(job, webhook_due_at=due_at))
 
     def mark_downloaded(self, job_id: str, at: float) -> bool:
         item = self._table.get(f"JOB#{job_id}", "JOB")
@@ -240,5 +288,8 @@ class DynamoCaptureJobStore:
         keys = []
         for item in self._table.query(f"JOBS#{namespace}", index="gsi1"):
             keys += [(text(item, "PK"), "JOB"), ("QUEUE", text(item, "G1SK"))]
+            due = _job(item).webhook_due_at
+            if due is not None:
+                keys.append(("WEBHOOKS", _due(due, text(item, "PK").removeprefix("JOB#"))))
         keys.append((f"WS#{namespace}", "WEBHOOKSECRET"))
         self._table.delete_all(keys)

@@ -38,7 +38,12 @@ from gateway.accounts.dynamodb import (
     user_items,
     webhook_event_item,
 )
-from gateway.accounts.dynamodb_capture_jobs import DynamoCaptureJobStore, webhook_secret_item, worker_item
+from gateway.accounts.dynamodb_capture_jobs import (
+    DynamoCaptureJobStore,
+    webhook_item,
+    webhook_secret_item,
+    worker_item,
+)
 from gateway.accounts.dynamodb_domains import domain_items
 from gateway.accounts.dynamodb_signin import DynamoSignInStore, session_item
 from gateway.accounts.dynamodb_table import TRANSACTION_ITEMS, Item, Table, key, n, put_action
@@ -234,6 +239,8 @@ class _Records:
             items = [self._jobs._item(job, 1)]
             if job.status in ("queued", "processing"):
                 items.append(self._jobs._queue_item(job))
+            if job.webhook_due_at is not None:
+                items.append(webhook_item(job.job_id, job.webhook_due_at))
             yield _Record(items, [])
 
     def _capture_workers(self) -> Iterator[_Record]:

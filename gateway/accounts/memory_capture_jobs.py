@@ -73,20 +73,45 @@ class MemoryCaptureJobStore:
             self._jobs[job_id] = dataclasses.replace(job, lease_until=until)
             return True
 
-    def complete(self, job_id: str, worker: str, result: JobResult, at: float) -> bool:
+    def complete(
+        self, job_id: str, worker: str, result: JobResult, at: float, *, webhook_due_at: float | None = None
+    ) -> bool:
         with self._lock:
             job = self._held(job_id, worker)
             if job is None:
                 return False
-            self._jobs[job_id] = dataclasses.replace(_ended(job, at), status="completed", result=result)
+            ended = dataclasses.replace(_ended(job, at), status="completed", result=result)
+            self._jobs[job_id] = dataclasses.replace(ended, webhook_due_at=webhook_due_at)
             return True
 
-    def fail(self, job_id: str, worker: str, code: str, message: str, at: float) -> bool:
+    def fail(
+        self, job_id: str, worker: str, code: str, message: str, at: float, *, webhook_due_at: float | None = None
+    ) -> bool:
         with self._lock:
             job = self._held(job_id, worker)
             if job is None:
                 return False
-            self._jobs[job_id] = _ended(job, at, error=(code, message))
+            self._jobs[job_id] = dataclasses.replace(
+                _ended(job, at, error=(code, message)), webhook_due_at=webhook_due_at
+            )
+            return True
+
+    def claim_webhook(self, *, now: float, lease: float) -> CaptureJob | None:
+        with self._lock:
+            due = [j for j in self._jobs.values() if j.webhook_due_at is not None and j.webhook_due_at <= now]
+            if not due:
+                return None
+            job = min(due, key=lambda j: (j.webhook_due_at or 0.0, j.job_id))
+            claimed = dataclasses.replace(job, webhook_due_at=now + lease, webhook_attempts=job.webhook_attempts + 1)
+            self._jobs[job.job_id] = claimed
+            return claimed
+
+    def webhook_next(self, job_id: str, attempts: int, due_at: float | None) -> bool:
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is None or job.webhook_due_at is None or job.webhook_attempts != attempts:
+                return False
+            self._jobs[job_id] = dataclasses.replace(job, webhook_due_at=due_at)
             return True
 
     def mark_downloaded(self, job_id: str, at: float) -> bool:

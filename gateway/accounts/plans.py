@@ -17,8 +17,11 @@ so they are set against what a page needs, not against render cost:
 - ``business``: several sites or a large catalogue: x5-10 again, ten domains, retention up to 30 days, and IP
   allowlisting for the management API (a compliance requirement at that size).
 - ``enterprise``: the table's values are a starting point sized at ~7% of one node's hit rate; contracts
-  set the real numbers through overrides. Limits stay finite everywhere on purpose: an "unlimited" path is
-  a path with no protection when a customer's page goes into a request loop.
+  set the real numbers through overrides. Dedicated rendering: its captures run in browsers of its own (one
+  per node that captures for it, ~450 MB each), never in the pool other workspaces share, so a neighbour's
+  heavy pages neither queue ahead of it nor share a browser process with it (an override gives it to any
+  workspace, up to ``MAX_DEDICATED_BROWSERS``). Limits stay finite everywhere on purpose: an "unlimited"
+  path is a path with no protection when a customer's page goes into a request loop.
 
 Capture retention options are the values a workspace may choose for ``capture_retention`` (seconds; 0 is
 "deliver and keep nothing"); the admin layer refuses any other when one is set, and a value stored before a
@@ -40,6 +43,8 @@ _GIB = 1024**3
 _BOOLS = ("ip_allowlisting", "signed_webhooks")
 # A rate of 0 would refuse every request: an operator who means that deactivates the workspace instead.
 _AT_LEAST_ONE = ("requests_per_second", "burst")
+# Each browser holds ~450 MB on every node that captures for the workspace: a typo must not start a hundred.
+MAX_DEDICATED_BROWSERS = 8
 
 
 def _check_values(values: Mapping[str, Any]) -> None:
@@ -57,6 +62,8 @@ def _check_values(values: Mapping[str, Any]) -> None:
                 _check_count(name, seconds, 0)
         else:
             _check_count(name, value, 1 if name in _AT_LEAST_ONE else 0)
+            if name == "dedicated_browsers" and value > MAX_DEDICATED_BROWSERS:
+                raise ValueError(f"plan limit {name} must be at most {MAX_DEDICATED_BROWSERS}")
 
 
 def _check_count(name: str, value: Any, least: int) -> None:
@@ -86,6 +93,8 @@ class PlanLimits:
     capture_retention_options: tuple[int, ...]
     ip_allowlisting: bool
     signed_webhooks: bool
+    # Browsers of the workspace's own capture pool on each node that captures for it; 0: the shared pool.
+    dedicated_browsers: int = 0
 
     def __post_init__(self) -> None:
         _check_values({f.name: getattr(self, f.name) for f in dataclasses.fields(self)})
@@ -141,6 +150,7 @@ PLAN_TABLE: Mapping[str, PlanLimits] = {
         capture_retention_options=(0, _HOUR, _DAY, 7 * _DAY, 30 * _DAY, 90 * _DAY, 365 * _DAY),
         ip_allowlisting=True,
         signed_webhooks=True,
+        dedicated_browsers=1,
     ),
 }
 
@@ -173,6 +183,7 @@ class PlanOverrides:
     capture_retention_options: tuple[int, ...] | None = None
     ip_allowlisting: bool | None = None
     signed_webhooks: bool | None = None
+    dedicated_browsers: int | None = None
 
     def __post_init__(self) -> None:
         _check_values(self.as_dict())

@@ -3,7 +3,8 @@
 The checks that must hold across nodes: ``add`` takes a transaction-level advisory lock before it counts the
 unfinished jobs, so two nodes adding at once cannot both pass a depth cap; ``claim`` picks the oldest due job
 with ``FOR UPDATE SKIP LOCKED``, so two workers never take the same job and never wait on each other's pick;
-the end of a job (``complete``, ``fail``, ``renew``) is one conditional ``UPDATE`` on the lease holder. The
+the end of a job (``complete``, ``fail``, ``renew``) is one conditional ``UPDATE`` on the lease holder;
+``claim_webhook`` picks the earliest due webhook with ``FOR UPDATE SKIP LOCKED`` as ``claim`` does. The
 sealed auth secrets are set to NULL by the statement that ends the job.
 """
 
@@ -53,6 +54,8 @@ def _job(row: DictRow) -> CaptureJob:
         result=result,
         downloaded_at=row["downloaded_at"],
         result_deleted_at=row["result_deleted_at"],
+        webhook_due_at=row["webhook_due_at"],
+        webhook_attempts=int(row["webhook_attempts"]),
     )
 
 
@@ -124,14 +127,17 @@ class PostgresCaptureJobStore:
         )
         return changed == 1
 
-    def complete(self, job_id: str, worker: str, result: JobResult, at: float) -> bool:
+    def complete(
+        self, job_id: str, worker: str, result: JobResult, at: float, *, webhook_due_at: float | None = None
+    ) -> bool:
         changed = self._store.execute(
             "UPDATE capture_jobs SET status = 'completed', auth_sealed = NULL, lease_until = NULL, finished_at = %s,"
-            " result_key = %s, result_format = %s,"
+            " webhook_due_at = %s, result_key = %s, result_format = %s,"
             " result_content_type = %s, result_bytes = %s, result_width = %s, result_height = %s,"
             " result_expires_at = %s WHERE job_id = %s AND worker = %s AND status = 'processing'",
             (
                 at,
+                webhook_due_at,
                 result.key,
                 result.format,
                 result.content_type,
@@ -145,12 +151,32 @@ class PostgresCaptureJobStore:
         )
         return changed == 1
 
-    def fail(self, job_id: str, worker: str, code: str, message: str, at: float) -> bool:
+    def fail(
+        self, job_id: str, worker: str, code: str, message: str, at: float, *, webhook_due_at: float | None = None
+    ) -> bool:
         changed = self._store.execute(
             "UPDATE capture_jobs SET status = 'failed', error_code = %s, error_message = %s,"
-            " auth_sealed = NULL, lease_until = NULL, finished_at = %s"
+            " auth_sealed = NULL, lease_until = NULL, finished_at = %s, webhook_due_at = %s"
             " WHERE job_id = %s AND worker = %s AND status = 'processing'",
-            (code, message, at, job_id, worker),
+            (code, message, at, webhook_due_at, job_id, worker),
+        )
+        return changed == 1
+
+    def claim_webhook(self, *, now: float, lease: float) -> CaptureJob | None:
+        with self._store.transaction() as db:
+            claimed = db.execute(
+                "UPDATE capture_jobs SET webhook_due_at = %s, webhook_attempts = webhook_attempts + 1"
+                " WHERE job_id = (SELECT job_id FROM capture_jobs WHERE webhook_due_at <= %s"
+                " ORDER BY webhook_due_at, job_id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING *",
+                (now + lease, now),
+            ).fetchone()
+        return _job(claimed) if claimed else None
+
+    def webhook_next(self, job_id: str, attempts: int, due_at: float | None) -> bool:
+        changed = self._store.execute(
+            "UPDATE capture_jobs SET webhook_due_at = %s"
+            " WHERE job_id = %s AND webhook_attempts = %s AND webhook_due_at IS NOT NULL",
+            (due_at, job_id, attempts),
         )
         return changed == 1
 

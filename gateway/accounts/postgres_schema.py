@@ -229,6 +229,12 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE workspaces ADD COLUMN capture_jobs_allow_http INTEGER NOT NULL DEFAULT 0;
     """,
+    # A capture job's webhook kept until delivered or given up, so a restart loses none (claim_webhook).
+    """
+    ALTER TABLE capture_jobs ADD COLUMN webhook_due_at DOUBLE PRECISION;
+    ALTER TABLE capture_jobs ADD COLUMN webhook_attempts INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX capture_jobs_by_webhook ON capture_jobs (webhook_due_at) WHERE webhook_due_at IS NOT NULL;
+    """,
 )
 
 

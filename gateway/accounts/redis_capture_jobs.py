@@ -4,11 +4,13 @@ and any node answers for any job: the queue backend for many nodes.
 Layout under ``prefix``: ``job:{id}`` the record as JSON; ``queued`` (a sorted set by creation time) and ``leases``
 (by lease expiry) hold the unfinished jobs; ``unfinished`` and ``unfinished:{ns}`` (sets) count them for the depth
 caps; ``ns:{ns}`` lists a workspace's jobs by creation time; ``results`` orders kept results by retention end;
-``workers`` maps a worker to when it last reported; ``webhook:{ns}`` the sealed webhook secret.
+``workers`` maps a worker to when it last reported; ``webhook:{ns}`` the sealed webhook secret; ``webhooks`` orders
+the jobs whose webhook is pending by when it is due.
 
 What must hold across nodes is one Lua script each, so Redis runs it atomically: ``add`` (the caps and the
 insert), ``claim`` (failing the expired jobs whose attempts are spent, then leasing the oldest queued or expired
-one), and every change that only the lease holder may make (``renew``, ``complete``, ``fail``). Times are the
+one), every change that only the lease holder may make (``renew``, ``complete``, ``fail``: the end of a job and
+its pending webhook in one step), and the webhook's claim and next attempt. Times are the
 caller's, as in every implementation (``tests/gateway/accounts/capture_jobs_contract.py``), never Redis' clock.
 """
 
@@ -76,7 +78,8 @@ redis.call('ZADD', KEYS[2], now + lease, best)
 return encoded
 """
 
-# KEYS: job, leases, unfinished. ARGV: worker, new record (or '' to only renew), lease until, id.
+# KEYS: job, leases, unfinished, webhooks. ARGV: worker, new record (or '' to only renew), lease until, id,
+# when the ended job's webhook is due ('' for none).
 _HELD = """
 local raw = redis.call('GET', KEYS[1])
 if not raw then return 0 end
@@ -92,6 +95,46 @@ redis.call('SET', KEYS[1], ARGV[2])
 redis.call('ZREM', KEYS[2], ARGV[4])
 redis.call('SREM', KEYS[3], ARGV[4])
 redis.call('SREM', KEYS[3] .. ':' .. job.namespace, ARGV[4])
+if ARGV[5] ~= '' then redis.call('ZADD', KEYS[4], ARGV[5], ARGV[4]) end
+return 1
+"""
+
+# KEYS: webhooks. ARGV: prefix, now, lease.
+_CLAIM_WEBHOOK = """
+local now, lease = tonumber(ARGV[2]), tonumber(ARGV[3])
+while true do
+  local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT', 0, 1)
+  local id = due[1]
+  if not id then return false end
+  local raw = redis.call('GET', ARGV[1] .. 'job:' .. id)
+  if raw then
+    local job = cjson.decode(raw)
+    job.webhook_due_at = now + lease
+    job.webhook_attempts = (tonumber(job.webhook_attempts) or 0) + 1
+    local encoded = cjson.encode(job)
+    redis.call('SET', ARGV[1] .. 'job:' .. id, encoded)
+    redis.call('ZADD', KEYS[1], now + lease, id)
+    return encoded
+  end
+  redis.call('ZREM', KEYS[1], id)
+end
+"""
+
+# KEYS: job, webhooks. ARGV: attempts, next due ('' when delivered or given up), id.
+_WEBHOOK_NEXT = """
+local raw = redis.call('GET', KEYS[1])
+if not raw then return 0 end
+local job = cjson.decode(raw)
+if job.webhook_due_at == nil or job.webhook_due_at == cjson.null then return 0 end
+if tonumber(job.webhook_attempts) ~= tonumber(ARGV[1]) then return 0 end
+if ARGV[2] == '' then
+  job.webhook_due_at = cjson.null
+  redis.call('ZREM', KEYS[2], ARGV[3])
+else
+  job.webhook_due_at = tonumber(ARGV[2])
+  redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+end
+redis.call('SET', KEYS[1], cjson.encode(job))
 return 1
 """
 
@@ -119,6 +162,8 @@ class RedisCaptureJobStore:
         self._add = self._redis.register_script(_ADD)
         self._claim = self._redis.register_script(_CLAIM)
         self._held = self._redis.register_script(_HELD)
+        self._claim_webhook = self._redis.register_script(_CLAIM_WEBHOOK)
+        self._webhook_next = self._redis.register_script(_WEBHOOK_NEXT)
 
     def close(self) -> None:
         self._redis.close()
@@ -162,27 +207,40 @@ class RedisCaptureJobStore:
         raw = self._claim(keys=keys, args=[p, now, lease, max_attempts, worker, INTERRUPTED, INTERRUPTED_MESSAGE])
         return _decode(raw) if raw else None
 
-    def _if_held(self, job_id: str, worker: str, record: str, until: float = 0.0) -> bool:
+    def _if_held(
+        self, job_id: str, worker: str, record: str, until: float = 0.0, webhook_due_at: float | None = None
+    ) -> bool:
         p = self._p
-        keys = [self._job_key(job_id), f"{p}leases", f"{p}unfinished"]
-        return int(self._held(keys=keys, args=[worker, record, until, job_id])) == 1
+        keys = [self._job_key(job_id), f"{p}leases", f"{p}unfinished", f"{p}webhooks"]
+        due = "" if webhook_due_at is None else repr(webhook_due_at)
+        return int(self._held(keys=keys, args=[worker, record, until, job_id, due])) == 1
 
     def renew(self, job_id: str, worker: str, until: float) -> bool:
         return self._if_held(job_id, worker, "", until)
 
-    def complete(self, job_id: str, worker: str, result: JobResult, at: float) -> bool:
+    def complete(
+        self, job_id: str, worker: str, result: JobResult, at: float, *, webhook_due_at: float | None = None
+    ) -> bool:
         job = self.get(job_id)
         if job is None:
             return False
         ended = dataclasses.replace(
-            job, status="completed", result=result, auth_sealed=None, lease_until=None, finished_at=at
+            job,
+            status="completed",
+            result=result,
+            auth_sealed=None,
+            lease_until=None,
+            finished_at=at,
+            webhook_due_at=webhook_due_at,
         )
-        if not self._if_held(job_id, worker, _encode(ended)):
+        if not self._if_held(job_id, worker, _encode(ended), webhook_due_at=webhook_due_at):
             return False
         self._redis.zadd(f"{self._p}results", {job_id: result.expires_at})
         return True
 
-    def fail(self, job_id: str, worker: str, code: str, message: str, at: float) -> bool:
+    def fail(
+        self, job_id: str, worker: str, code: str, message: str, at: float, *, webhook_due_at: float | None = None
+    ) -> bool:
         job = self.get(job_id)
         if job is None:
             return False
@@ -194,8 +252,18 @@ class RedisCaptureJobStore:
             auth_sealed=None,
             lease_until=None,
             finished_at=at,
+            webhook_due_at=webhook_due_at,
         )
-        return self._if_held(job_id, worker, _encode(ended))
+        return self._if_held(job_id, worker, _encode(ended), webhook_due_at=webhook_due_at)
+
+    def claim_webhook(self, *, now: float, lease: float) -> CaptureJob | None:
+        raw = self._claim_webhook(keys=[f"{self._p}webhooks"], args=[self._p, now, lease])
+        return _decode(raw) if raw else None
+
+    def webhook_next(self, job_id: str, attempts: int, due_at: float | None) -> bool:
+        keys = [self._job_key(job_id), f"{self._p}webhooks"]
+        due = "" if due_at is None else repr(due_at)
+        return int(self._webhook_next(keys=keys, args=[attempts, due, job_id])) == 1
 
     def _change(self, job_id: str, change: Any) -> Any:
         """Apply ``change(job) -> (new job or None, answer)`` under WATCH, retried on a concurrent write."""
@@ -276,7 +344,7 @@ class RedisCaptureJobStore:
         with self._redis.pipeline() as pipe:
             for job_id in ids:
                 pipe.delete(self._job_key(job_id))
-                for key in ("queued", "leases", "results"):
+                for key in ("queued", "leases", "results", "webhooks"):
                     pipe.zrem(f"{p}{key}", job_id)
                 pipe.srem(f"{p}unfinished", job_id)
             pipe.delete(f"{p}ns:{namespace}", f"{p}unfinished:{namespace}", f"{p}webhook:{namespace}")

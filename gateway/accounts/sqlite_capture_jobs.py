@@ -47,6 +47,8 @@ def _job(row: sqlite3.Row) -> CaptureJob:
         result=result,
         downloaded_at=row["downloaded_at"],
         result_deleted_at=row["result_deleted_at"],
+        webhook_due_at=row["webhook_due_at"],
+        webhook_attempts=int(row["webhook_attempts"]),
     )
 
 
@@ -121,15 +123,18 @@ class SqliteCaptureJobStore:
             )
             return cursor.rowcount == 1
 
-    def complete(self, job_id: str, worker: str, result: JobResult, at: float) -> bool:
+    def complete(
+        self, job_id: str, worker: str, result: JobResult, at: float, *, webhook_due_at: float | None = None
+    ) -> bool:
         with self._store.transaction() as db:
             cursor = db.execute(
                 "UPDATE capture_jobs SET status = 'completed', auth_sealed = NULL, lease_until = NULL, finished_at = ?,"
-                " result_key = ?, result_format = ?,"
+                " webhook_due_at = ?, result_key = ?, result_format = ?,"
                 " result_content_type = ?, result_bytes = ?, result_width = ?, result_height = ?,"
                 " result_expires_at = ? WHERE job_id = ? AND worker = ? AND status = 'processing'",
                 (
                     at,
+                    webhook_due_at,
                     result.key,
                     result.format,
                     result.content_type,
@@ -143,13 +148,39 @@ class SqliteCaptureJobStore:
             )
             return cursor.rowcount == 1
 
-    def fail(self, job_id: str, worker: str, code: str, message: str, at: float) -> bool:
+    def fail(
+        self, job_id: str, worker: str, code: str, message: str, at: float, *, webhook_due_at: float | None = None
+    ) -> bool:
         with self._store.transaction() as db:
             cursor = db.execute(
                 "UPDATE capture_jobs SET status = 'failed', error_code = ?, error_message = ?,"
-                " auth_sealed = NULL, lease_until = NULL, finished_at = ?"
+                " auth_sealed = NULL, lease_until = NULL, finished_at = ?, webhook_due_at = ?"
                 " WHERE job_id = ? AND worker = ? AND status = 'processing'",
-                (code, message, at, job_id, worker),
+                (code, message, at, webhook_due_at, job_id, worker),
+            )
+            return cursor.rowcount == 1
+
+    def claim_webhook(self, *, now: float, lease: float) -> CaptureJob | None:
+        due = "SELECT job_id FROM capture_jobs WHERE webhook_due_at <= ? ORDER BY webhook_due_at, job_id LIMIT 1"
+        # As ``claim``: a read first, so that no webhook due never takes the file's write lock.
+        if not self._store.query(due, (now,)):
+            return None
+        with self._store.transaction() as db:
+            row = db.execute(due, (now,)).fetchone()
+            if row is None:
+                return None
+            db.execute(
+                "UPDATE capture_jobs SET webhook_due_at = ?, webhook_attempts = webhook_attempts + 1 WHERE job_id = ?",
+                (now + lease, row["job_id"]),
+            )
+            return _job(db.execute("SELECT * FROM capture_jobs WHERE job_id = ?", (row["job_id"],)).fetchone())
+
+    def webhook_next(self, job_id: str, attempts: int, due_at: float | None) -> bool:
+        with self._store.transaction() as db:
+            cursor = db.execute(
+                "UPDATE capture_jobs SET webhook_due_at = ?"
+                " WHERE job_id = ? AND webhook_attempts = ? AND webhook_due_at IS NOT NULL",
+                (due_at, job_id, attempts),
             )
             return cursor.rowcount == 1
 

@@ -5,8 +5,9 @@ between transform and capture parameters and refuses names that are neither). Ev
 ``ValidationError`` that names its parameter. ``CaptureOptions.canonical()`` is the cache-key form:
 two option sets that can render differently never share it.
 
-Selectors (``wait``, ``hide``, ``redact``, ``el``) are checked here for size and characters, and by the
-browser's own CSS parser before use; ``{`` and ``}`` are refused outright because ``hide`` turns
+Selectors (``wait``, ``hide``, ``redact``, ``el``) are checked here for size, characters and syntax
+(``gateway.capture.selectors``, fitted to Chromium's parser; ``hide`` alone may end in a pseudo-element),
+and by the browser's own CSS parser again before use; ``{`` and ``}`` are refused outright because ``hide`` turns
 selectors into CSS rules and a brace could smuggle in a second rule.
 """
 
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from urllib.parse import quote, urlencode
 
+from gateway.capture.selectors import InvalidSelector, check_selector
 from gateway.errors import ValidationError
 from gateway.policy.urls import InvalidSourceURL, parse_source_url
 from gateway.settings import CaptureSettings
@@ -155,6 +157,10 @@ def _selector(name: str, raw: str, _: CaptureSettings | None = None) -> str:
         split_selector_list(selector)
     except ValueError:
         raise ValidationError(f"{name}: brackets, parentheses or quotes do not balance") from None
+    try:
+        check_selector(selector, pseudo_elements=name == "hide")
+    except InvalidSelector as exc:
+        raise ValidationError(f"{name}: {exc}") from None
     return selector
 
 

@@ -14,6 +14,8 @@ from gateway.settings import Settings
 
 # A worker that has not reported for this many leases is not counted as running.
 _WORKER_WINDOW_LEASES = 2
+# Seconds a webhook claim outlasts one attempt's timeout before another worker may claim it again.
+_WEBHOOK_LEASE_MARGIN_S = 5.0
 
 
 class StoreQueue:
@@ -38,11 +40,20 @@ class StoreQueue:
     def renew(self, job: CaptureJob, worker: str) -> bool:
         return self._jobs.renew(job.job_id, worker, self._clock() + self._settings.capture_job_lease)
 
-    def complete(self, job: CaptureJob, worker: str, result: JobResult) -> bool:
-        return self._jobs.complete(job.job_id, worker, result, self._clock())
+    def complete(self, job: CaptureJob, worker: str, result: JobResult, *, webhook: bool = False) -> bool:
+        now = self._clock()
+        return self._jobs.complete(job.job_id, worker, result, now, webhook_due_at=now if webhook else None)
 
-    def fail(self, job: CaptureJob, worker: str, code: str, message: str) -> bool:
-        return self._jobs.fail(job.job_id, worker, code, message, self._clock())
+    def fail(self, job: CaptureJob, worker: str, code: str, message: str, *, webhook: bool = False) -> bool:
+        now = self._clock()
+        return self._jobs.fail(job.job_id, worker, code, message, now, webhook_due_at=now if webhook else None)
+
+    def claim_webhook(self) -> CaptureJob | None:
+        lease = self._settings.webhook_timeout + _WEBHOOK_LEASE_MARGIN_S
+        return self._jobs.claim_webhook(now=self._clock(), lease=lease)
+
+    def webhook_next(self, job: CaptureJob, due_at: float | None) -> bool:
+        return self._jobs.webhook_next(job.job_id, job.webhook_attempts, due_at)
 
     def stats(self) -> QueueStats:
         window = self._settings.capture_job_lease * _WORKER_WINDOW_LEASES

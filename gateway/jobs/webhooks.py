@@ -7,8 +7,12 @@ recomputes it over the raw body and refuses an old ``t`` (replays).
 Delivery goes through the SSRF guard at connect time (``guarded_connector``: every address checked, DNS
 rebinding included; the URL was checked at submit too) and never follows a redirect, so a 30x to an internal
 address goes nowhere. A failed delivery (no 2xx, a refused or failed connection) is retried with exponential
-backoff (1 s, 2 s, 4 s, … at most 60 s apart) for ``webhook_retry_for`` seconds, then given up and logged
-without its URL.
+backoff (1 s, 2 s, 4 s, … at most 60 s apart) for ``webhook_retry_for`` seconds from the job's end, then given up
+and logged without its URL.
+
+The capture workers make one ``attempt`` at a time and keep the next one's due time in the job
+(``next_attempt_at``; ``gateway.jobs.workers``), so a restart or another worker carries on where it stopped;
+``deliver`` runs the same schedule in memory, for a caller without a job store.
 """
 
 from __future__ import annotations
@@ -50,20 +54,27 @@ class WebhookSender:
 
     async def deliver(self, url: str, body: bytes, secret: str) -> bool:
         """POST ``body`` until a 2xx or the retry time is over; whether it was delivered."""
-        give_up = time.monotonic() + self._retry_for
-        backoff = self._first_backoff
-        attempt = 0
+        started = time.monotonic()
+        attempts = 0
         while True:
-            attempt += 1
-            if await self._attempt(url, body, secret):
+            attempts += 1
+            if await self.attempt(url, body, secret):
                 return True
-            if time.monotonic() + backoff > give_up:
-                log.warning("a webhook was not delivered after %d attempts; giving up", attempt)
+            due = self.next_attempt_at(attempts, started, time.monotonic())
+            if due is None:
+                log.warning("a webhook was not delivered after %d attempts; giving up", attempts)
                 return False
-            await asyncio.sleep(backoff)
-            backoff = min(_MAX_BACKOFF_S, backoff * 2)
+            await asyncio.sleep(due - time.monotonic())
 
-    async def _attempt(self, url: str, body: bytes, secret: str) -> bool:
+    def next_attempt_at(self, attempts: int, ended_at: float, now: float) -> float | None:
+        """When the next attempt is due after ``attempts`` failed ones, the last at ``now``; None once that would
+        be past the retry time, counted from ``ended_at`` (the job's end)."""
+        backoff = min(_MAX_BACKOFF_S, self._first_backoff * 2 ** min(max(0, attempts - 1), 30))
+        due = now + backoff
+        return None if due > ended_at + self._retry_for else due
+
+    async def attempt(self, url: str, body: bytes, secret: str) -> bool:
+        """One POST of ``body``; whether it was answered with a 2xx."""
         headers = {
             "Content-Type": "application/json",
             SIGNATURE_HEADER: signature_header(secret, body, int(time.time())),

@@ -2,8 +2,9 @@
 URL is the credential, short-lived, and made for one job only; see ``gateway.jobs.links``).
 
 A bad signature is ``403 BAD_SIGNATURE``, an expired URL or a result no longer kept ``410 GONE``; retention 0
-hands a result out once (``gateway.admin.captures.download_result`` decides all of it). Answers are
-``Cache-Control: private, no-store``: a result may show a page behind a login, and no shared cache may keep it.
+hands a result out once, to the first GET (a HEAD answers the same headers and leaves it;
+``gateway.admin.captures.download_result`` decides all of it). Answers are ``Cache-Control: private,
+no-store``: a result may show a page behind a login, and no shared cache may keep it.
 
 A download is counted like a request of the image path (usage ``bytes_out``, metrics, the access log) through
 the request hooks (``gateway.jobs.accounting``); a refused one names no workspace (the URL did not prove one),
@@ -49,7 +50,9 @@ async def _result(request: Request) -> Response:
     started = time.monotonic()
     ctx = ApiRuntime.of(request.app).ctx
     query = request.query_params
-    download = await download_result(ctx, str(request.path_params["job_id"]), query.get("exp"), query.get("sig"))
+    job_id, exp, sig = str(request.path_params["job_id"]), query.get("exp"), query.get("sig")
+    # A HEAD asks about the result without using up a retention-0 result's one download.
+    download = await download_result(ctx, job_id, exp, sig, consume=request.method != "HEAD")
     stored = download.stored
     headers = [
         (b"content-type", stored.content_type.encode()),

@@ -195,3 +195,77 @@ class CaptureJobStoreContract:
         assert jobs.get(_job(1).job_id) is None and jobs.webhook_secret("acme") is None
         assert jobs.unfinished("acme") == 0 and jobs.stats(now=1000, worker_window=10).queued == 1
         assert jobs.get(_job(2).job_id) is not None and jobs.webhook_secret("other") == "sealed-other"
+
+    def test_an_ended_job_keeps_its_webhook_due(self, jobs: CaptureJobStore) -> None:
+        for n in (1, 2, 3):
+            jobs.add(_job(n, at=1000 + n), **CAPS)
+        first, second, third = (jobs.claim(f"w{n}", now=1010, lease=30, max_attempts=2) for n in (1, 2, 3))
+        assert first is not None and second is not None and third is not None
+        assert jobs.complete(first.job_id, "w1", _result(1), 1020, webhook_due_at=1020)
+        assert jobs.fail(second.job_id, "w2", "TIMEOUT", "too slow", 1015, webhook_due_at=1015)
+        assert jobs.complete(third.job_id, "w3", _result(3), 1020)  # no webhook
+        assert not jobs.complete(first.job_id, "w1", _result(1), 1021, webhook_due_at=1021)  # ended already
+        ended = jobs.get(first.job_id)
+        assert ended is not None and (ended.webhook_due_at, ended.webhook_attempts) == (1020, 0)
+        none = jobs.get(third.job_id)
+        assert none is not None and none.webhook_due_at is None
+        assert jobs.claim_webhook(now=1014, lease=10) is None  # none due yet
+
+    def test_a_due_webhook_goes_to_one_claim_until_its_lease_ends(self, jobs: CaptureJobStore) -> None:
+        for n in (1, 2):
+            jobs.add(_job(n, at=1000 + n), **CAPS)
+            claimed = jobs.claim("w", now=1010, lease=30, max_attempts=2)
+            assert claimed is not None
+            assert jobs.complete(claimed.job_id, "w", _result(n), 1020, webhook_due_at=1030 - n)
+        # The earliest due first; each once while its claim's lease lasts.
+        one = jobs.claim_webhook(now=1040, lease=10)
+        two = jobs.claim_webhook(now=1045, lease=10)
+        assert one is not None and two is not None
+        assert (one.job_id, one.webhook_attempts, one.webhook_due_at) == (_job(2).job_id, 1, 1050)
+        assert (two.job_id, two.webhook_due_at) == (_job(1).job_id, 1055)
+        assert jobs.claim_webhook(now=1049, lease=10) is None
+        # A claimer that never reports (it stopped): the webhook is claimed again once the lease ended.
+        again = jobs.claim_webhook(now=1050, lease=10)
+        assert again is not None and (again.job_id, again.webhook_attempts) == (_job(2).job_id, 2)
+        # The stale claim changes nothing; the latest one schedules the next attempt, then ends it.
+        assert not jobs.webhook_next(one.job_id, 1, None)
+        assert jobs.webhook_next(again.job_id, 2, 1070)
+        assert jobs.claim_webhook(now=1069, lease=10) is not None  # the other one, its lease ended at 1055
+        assert jobs.claim_webhook(now=1069, lease=10) is None
+        later = jobs.claim_webhook(now=1070, lease=10)
+        assert later is not None and (later.job_id, later.webhook_attempts) == (_job(2).job_id, 3)
+        assert jobs.webhook_next(later.job_id, 3, None)
+        done = jobs.get(later.job_id)
+        assert done is not None and done.webhook_due_at is None and done.webhook_attempts == 3
+        assert not jobs.webhook_next(later.job_id, 3, 2000)  # delivered: nothing to schedule
+        assert jobs.claim_webhook(now=10**6, lease=10) is not None  # only _job(1)'s is left
+        assert jobs.claim_webhook(now=10**6, lease=10) is None
+
+    def test_concurrent_webhook_claims_never_share_one(self, jobs: CaptureJobStore) -> None:
+        for n in range(12):
+            jobs.add(_job(n, at=1000 + n), max_queued_workspace=20, max_queued_total=20)
+            claimed = jobs.claim("w", now=1100, lease=30, max_attempts=2)
+            assert claimed is not None
+            assert jobs.fail(claimed.job_id, "w", "TIMEOUT", "too slow", 1100, webhook_due_at=1100 + n)
+        taken: list[str] = []
+        lock = threading.Lock()
+
+        def take() -> None:
+            while (job := jobs.claim_webhook(now=2000, lease=60)) is not None:
+                with lock:
+                    taken.append(job.job_id)
+
+        threads = [threading.Thread(target=take) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(taken) == sorted(_job(n).job_id for n in range(12))
+
+    def test_forget_drops_the_workspaces_pending_webhooks(self, jobs: CaptureJobStore) -> None:
+        jobs.add(_job(1), **CAPS)
+        claimed = jobs.claim("w", now=1010, lease=30, max_attempts=2)
+        assert claimed is not None
+        assert jobs.complete(claimed.job_id, "w", _result(1), 1020, webhook_due_at=1020)
+        jobs.forget("acme")
+        assert jobs.claim_webhook(now=2000, lease=10) is None

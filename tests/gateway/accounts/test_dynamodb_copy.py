@@ -32,6 +32,7 @@ from tests.support.moto_server import DUMMY_SECRET, REGION
 DAY = date(2026, 3, 14)
 FIRST, LAST = date(2026, 1, 1), date(2026, 12, 31)
 JOB = "cap_" + "1" * 24
+HOOKED = "cap_" + "2" * 24
 BIG_IMAGE = bytes(range(256)) * (INLINE_IMAGE // 256 + 100)  # over the inline cap: stored in chunks
 
 
@@ -69,6 +70,14 @@ def _fill(path: Path) -> None:
         )
         store.signins.add_session(Session(_digest("s"), ann.user_id, 400.0, 450.0))
         store.domains.add(Domain("img.acme.example", "acme"), limit=5)
+        # An ended job whose webhook is still to be delivered, then a queued one.
+        store.capture_jobs.add(
+            CaptureJob(HOOKED, "acme", "https://example.com/", "{}", 400.0), max_queued_workspace=5, max_queued_total=5
+        )
+        hooked = store.capture_jobs.claim("worker-1", now=450.0, lease=30.0, max_attempts=3)
+        assert hooked is not None and store.capture_jobs.fail(
+            HOOKED, "worker-1", "TIMEOUT", "t", 460.0, webhook_due_at=470.0
+        )
         store.capture_jobs.add(
             CaptureJob(JOB, "acme", "https://example.com/", "{}", 500.0, auth_sealed="sealed"),
             max_queued_workspace=5,
@@ -146,6 +155,9 @@ def test_a_copy_reads_back_the_same_through_either_store(install: Path, request:
         # The queued job is in the shared queue: a worker of any node can claim it.
         claimed = dynamo.capture_jobs.claim("worker-2", now=600.0, lease=30.0, max_attempts=3)
         assert claimed is not None and claimed.job_id == JOB
+        # And the pending webhook is due there, for a worker of any node.
+        due = dynamo.capture_jobs.claim_webhook(now=600.0, lease=30.0)
+        assert due is not None and due.job_id == HOOKED
     finally:
         sqlite.close()
         dynamo.close()
