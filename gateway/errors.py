@@ -32,6 +32,7 @@ never hold a secret, a storage credential or an internal address::
     ├── OriginError            502 ORIGIN_ERROR
     ├── Overloaded             503 OVERLOADED           (+ Retry-After)
     ├── CaptureUnavailable     503 CAPTURE_UNAVAILABLE
+    ├── CaptureAuthUnsupported 501 CAPTURE_AUTH_UNSUPPORTED (capture job headers/basic on BiDi-only remote browsers)
     ├── StoreUnavailable       503 STORE_UNAVAILABLE    (management API: account store or Redis away; + Retry-After)
     ├── RenderTimeout          503 RENDER_TIMEOUT       (the transform's own deadline)
     ├── Timeout                504 TIMEOUT              (the origin or a capture)
@@ -231,6 +232,16 @@ class CaptureUnavailable(GatewayError):
     """Captures are turned off, no browser starts, or the browser crashed."""
 
     code, status, default_message = "CAPTURE_UNAVAILABLE", 503, "captures are unavailable"
+
+
+class CaptureAuthUnsupported(GatewayError):
+    """A capture job's extra headers or basic credentials, on remote browsers that cannot keep them to allowed hosts."""
+
+    code, status = "CAPTURE_AUTH_UNSUPPORTED", 501
+    default_message = (
+        "auth.headers and auth.basic are not available with this gateway's remote browsers (no DevTools "
+        "connection to scope them with); use cookies"
+    )
 
 
 class StoreUnavailable(GatewayError):

@@ -249,6 +249,18 @@ class Browser:
         process = getattr(self._service, "process", None)
         return process.pid if process is not None else None
 
+    @property
+    def devtools(self) -> CdpConnection:
+        """The browser-level DevTools connection (interception.py opens another one beside it)."""
+        return self._cdp
+
+    @property
+    def tab(self) -> str:
+        """The DevTools target id of the current capture's tab."""
+        if self._tab is None:
+            raise BrowserGone("no capture context is open")
+        return self._tab
+
     def page_cdp(self, method: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """A DevTools command for the page being captured (through ChromeDriver)."""
         reply = self.driver.execute("executeCdpCommand", {"cmd": method, "params": dict(params or {})})

@@ -1,5 +1,7 @@
 """What a capture job puts into its fresh browser context before the page loads: cookies, localStorage, a
-stylesheet of its own, blocked URLs, and the network-idle mark that ``wait: "networkidle"`` waits for.
+stylesheet of its own, blocked URLs, and the network-idle mark that ``wait: "networkidle"`` waits for. Its extra
+request headers and basic credentials (``network``) are not installed here but given per request, to allowed
+hosts only, for as long as the capture runs (interception.py).
 
 Both are scoped by the browser itself, so they reach only what they name: a cookie is sent only to its own
 domain and path (the job's submit checked that domain against the workspace's capture domains), and the
@@ -19,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gateway.capture.browser import Browser
+from gateway.capture.interception import NetworkAuth
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,10 +39,18 @@ class PageSetup:
     network_idle: bool = False
     # (kind, selector, text) steps run in the page once it loaded; ``ACTIONS_SELECTOR`` marks them done.
     actions: tuple[tuple[str, str, str], ...] = ()
+    # Extra request headers and basic credentials, and the hosts they may go to.
+    network: NetworkAuth = field(default_factory=NetworkAuth, repr=False)
 
     def __bool__(self) -> bool:
         return bool(
-            self.cookies or self.local_storage or self.css or self.blocked_urls or self.network_idle or self.actions
+            self.cookies
+            or self.local_storage
+            or self.css
+            or self.blocked_urls
+            or self.network_idle
+            or self.actions
+            or self.network
         )
 
 

@@ -16,6 +16,8 @@ from urllib.parse import parse_qs, urlsplit
 import anyio
 import pyvips
 
+from tests.support.http_answer import answer
+
 PAGES = Path(__file__).resolve().parent / "site"
 _TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript", ".png": "image/png"}
 _COLOURS = {"blue": [0, 0, 255], "green": [0, 255, 0], "grey": [128, 128, 128]}
@@ -126,16 +128,7 @@ class TestSite:
         content_type: str,
         headers: dict[str, str] | None = None,
     ) -> None:
-        try:
-            request.send_response(status)
-            request.send_header("Content-Type", content_type)
-            request.send_header("Content-Length", str(len(body)))
-            for name, value in (headers or {}).items():
-                request.send_header(name, value)
-            request.end_headers()
-            request.wfile.write(body)
-        except OSError:
-            pass  # the browser went away (a disposed context): nothing to answer
+        answer(request, status, body, headers, content_type)
 
 
 class Canary:

@@ -13,6 +13,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pyvips
 
+from tests.support.http_answer import answer
+
 COLOURS = {"green": (0, 200, 0), "blue": (0, 0, 200), "red": (200, 0, 0)}
 STORAGE_TOKEN = "letmein-planted-storage-5d1c"  # noqa: S105 - a test's planted value
 HOLD_LIMIT_S = 30.0
@@ -151,13 +153,4 @@ class JobSite:
         headers: dict[str, str] | None = None,
         content_type: str = "text/html; charset=utf-8",
     ) -> None:
-        try:
-            request.send_response(status)
-            request.send_header("Content-Type", content_type)
-            request.send_header("Content-Length", str(len(body)))
-            for name, value in (headers or {}).items():
-                request.send_header(name, value)
-            request.end_headers()
-            request.wfile.write(body)
-        except OSError:
-            pass
+        answer(request, status, body, headers, content_type)

@@ -57,7 +57,12 @@ async def test_a_submission_is_queued_and_polled(tmp_path: Path, store: MemoryAc
     body = {
         "url": PAGE + "account",
         "output": {"format": "webp", "viewport": {"width": 800, "height": 600}, "transform": {"w": "400"}},
-        "auth": {"cookies": [{"name": "session", "value": PLANTED}], "localStorage": {"token": PLANTED}},
+        "auth": {
+            "cookies": [{"name": "session", "value": PLANTED}],
+            "localStorage": {"token": PLANTED},
+            "headers": {"X-Api-Token": PLANTED},
+            "basic": {"username": "robot", "password": PLANTED},
+        },
     }
     async with running(tmp_path, store, None, **_settings()) as app:
         queued = await send(app, "POST", CAPTURES, writer, body)
@@ -105,9 +110,11 @@ async def test_a_submission_is_queued_and_polled(tmp_path: Path, store: MemoryAc
         ({"actions": [{"type": "click", "selector": "#a"}], "wait": "#b"}, 400, b"with actions"),
         ({"actions": [{"type": "hover", "selector": "#a"}]}, 400, b"VALIDATION_ERROR"),
         ({"retention": 10**9}, 400, b"retention"),
-        ({"auth": {"headers": {"X-Token": PLANTED}}}, 400, b"auth.headers"),
-        ({"auth": {"headers": {"Host": "internal"}}}, 400, b"auth.headers"),
-        ({"auth": {"basic": {"username": "u", "password": PLANTED}}}, 400, b"auth.basic"),
+        ({"auth": {"headers": {"Proxy-Authorization": PLANTED}}}, 400, b"auth.headers.Proxy-Authorization"),
+        ({"auth": {"headers": {"Host": "internal"}}}, 400, b"auth.headers.Host"),
+        ({"auth": {"headers": {"X-Token": PLANTED + "\r\n"}}}, 400, b"auth.headers.X-Token"),
+        ({"auth": {"headers": {f"X-{n}": PLANTED for n in range(21)}}}, 400, b"auth.headers"),
+        ({"auth": {"basic": {"username": "u:v", "password": PLANTED}}}, 400, b"auth.basic.username"),
         ({"auth": {"cookies": [{"name": "s", "value": PLANTED, "domain": "attacker.test"}]}}, 400, b"domain"),
         ({"auth": {"cookies": [{"name": "s", "value": "a;b"}]}}, 400, b"value"),
         ({"webhookUrl": PAGE + "hook"}, 400, b"webhook secret"),
