@@ -6,7 +6,8 @@
                    limits alone and the counters wait in memory -> degraded
     usage          the last flush of the usage counters failed (they are kept for the next) -> degraded
     capture        off, idle (no capture asked for yet), or its browsers: some missing -> degraded, none -> down
-                   (images are still served, so the gateway as a whole is degraded, not down)
+                   (images are still served, so the gateway as a whole is degraded, not down); and how many
+                   workspaces' own pools run, with their browsers (never which workspaces)
     capture_jobs   the job queue: workers reporting (every node), this process's, queued jobs and the oldest's
                    age in seconds; jobs queued with no worker running, or the queue unreadable -> degraded
 
@@ -153,7 +154,16 @@ def _capture(services: Services) -> Check:
         return {"status": "ok", "state": "idle"}
     live = CaptureState.live
     status: Status = "ok" if live >= settings.pool_size else "degraded" if live > 0 else "down"
-    return {"status": status, "state": "running", "browsers": live}
+    # Workspaces' own pools as the running service holds them, by number only: which workspaces have one is
+    # not for a public endpoint.
+    service = services.capture.service
+    return {
+        "status": status,
+        "state": "running",
+        "browsers": live,
+        "dedicated_pools": service.dedicated_pools if service is not None else 0,
+        "dedicated_browsers": service.dedicated_live if service is not None else 0,
+    }
 
 
 async def _capture_jobs(services: Services) -> Check:

@@ -40,6 +40,7 @@ from gateway.sources.base import Source
 
 if TYPE_CHECKING:
     from gateway.netguard import NetGuard
+    from gateway.sources.capture import CaptureSource
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
@@ -75,6 +76,9 @@ class AdminContext:
     key_throttle: LastUsedThrottle = field(default=_PROCESS_THROTTLE, repr=False, compare=False)
     # What the actor may do (``gateway.admin.roles``); the default is the command line's operator.
     caller: Caller = OPERATOR
+    # The captures of the gateway process this context serves in (what its browsers run now); None for the
+    # command line, which runs none.
+    capture: CaptureSource | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         check_actor(self.actor)

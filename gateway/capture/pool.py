@@ -125,10 +125,14 @@ class _Slot:
 
 
 class BrowserPool:
-    def __init__(self, settings: CaptureSettings, launch: Callable[[str], Browser], tag: str) -> None:
+    def __init__(
+        self, settings: CaptureSettings, launch: Callable[[str], Browser], tag: str, *, dedicated: bool = False
+    ) -> None:
         self._settings = settings
         self._launch = launch
         self._tag = tag
+        # A workspace's own pool (dedicated.py): its browsers are counted apart from the shared pool's.
+        self._dedicated = dedicated
         self._browser_numbers = itertools.count(1)
         self._slots = [_Slot(number) for number in range(settings.pool_size)]
         self._idle: asyncio.Queue[_Slot] = asyncio.Queue()
@@ -145,6 +149,19 @@ class BrowserPool:
     @property
     def waiting(self) -> int:
         return self._waiting
+
+    @property
+    def busy(self) -> int:
+        """Captures running or waiting for a browser of this pool right now."""
+        return self._running + self._waiting
+
+    def browsers(self) -> list[Browser]:
+        """The pool's live browsers (each counts the ``captures`` it ran)."""
+        return [slot.browser for slot in self._slots if slot.browser is not None]
+
+    def retry_after(self) -> str:
+        """Seconds (as the header's text) until this pool is likely to take another capture."""
+        return self._retry_after()
 
     async def start(self) -> None:
         """Start every browser; fail with ``CaptureUnavailable`` only if none starts."""
@@ -186,7 +203,7 @@ class BrowserPool:
             slot.browser = None
             slot.thread.stop()
         await asyncio.gather(*(asyncio.to_thread(browser.kill) for browser in browsers))
-        metrics.capture_browsers_closed(self._live)
+        metrics.capture_browsers_closed(self._live, dedicated=self._dedicated)
         self._live = 0
 
         def finish() -> None:
@@ -300,7 +317,7 @@ class BrowserPool:
         logger.warning("replacing a capture browser (%s)", reason)
         self.replaced += 1
         self._live -= 1
-        metrics.capture_browser_stopped(restarted=True)
+        metrics.capture_browser_stopped(restarted=True, dedicated=self._dedicated)
         # The old thread may be stuck inside the dead browser's call; it ends once the kill makes that
         # call fail, and nothing else is ever given to it.
         slot.thread.stop()
@@ -326,7 +343,7 @@ class BrowserPool:
             slot.thread.stop()
             slot.thread = _SlotThread(f"capture-browser-{slot.number}")
             self._launch_failures += 1
-            metrics.capture_launch_failed()
+            metrics.capture_launch_failed(dedicated=self._dedicated)
             logger.warning("a capture browser did not start within %.0f s", self._settings.launch_timeout)
             return False
         except asyncio.CancelledError:
@@ -334,7 +351,7 @@ class BrowserPool:
             raise
         except Exception as exc:
             self._launch_failures += 1
-            metrics.capture_launch_failed()
+            metrics.capture_launch_failed(dedicated=self._dedicated)
             logger.warning("a capture browser failed to start: %s", type(exc).__name__)
             return False
         if self._closed:
@@ -342,7 +359,7 @@ class BrowserPool:
             return False
         slot.browser = browser
         self._live += 1
-        metrics.capture_browser_started()
+        metrics.capture_browser_started(dedicated=self._dedicated)
         self._launch_failures = 0
         self._idle.put_nowait(slot)
         return True

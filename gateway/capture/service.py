@@ -6,6 +6,8 @@
     await service.start()                      # egress proxy + warm browsers
     png = await service.capture("https://example.com/", parse_capture_options(pairs))
     pdf = await service.capture("https://example.com/", CaptureOptions(), pdf=True)
+    png = await service.capture(url, opts, namespace="acme", dedicated_browsers=1)   # acme's own browsers
+    png = await service.capture(url, opts, namespace="acme", dedicated_browsers=1, pool_wait=60)   # a job's
     await service.aclose()                     # no chromium or chromedriver left running
 
 ``capture`` raises only ``GatewayError``s: ``ValidationError`` (bad URL or an option the page refuses),
@@ -22,13 +24,17 @@ every service's proxy, ChromeDriver and DevTools ports, and ``gateway_ports``) i
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import ipaddress
+import itertools
 import uuid
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 from gateway.capture.browser import Browser
+from gateway.capture.dedicated import DedicatedPools
 from gateway.capture.inject import PageSetup
+from gateway.capture.interception import intercepting
 from gateway.capture.machinery import MachineryPorts
 from gateway.capture.options import CaptureOptions, validate_target
 from gateway.capture.pool import BrowserPool
@@ -66,6 +72,8 @@ class CaptureService:
             name=f"{self._tag}.proxy",
         )
         self._pool: BrowserPool | None = None
+        self._dedicated: DedicatedPools | None = None
+        self._dedicated_numbers = itertools.count(1)
 
     async def start(self) -> None:
         if self._gateway_ports:
@@ -93,21 +101,52 @@ class CaptureService:
             raise
         self._pool = pool
 
-    async def capture(self, url: str, opts: CaptureOptions, pdf: bool = False, setup: PageSetup | None = None) -> bytes:
-        """PNG bytes of the page at ``url`` (PDF bytes if ``pdf``); ``setup``: cookies and localStorage to install."""
+        def dedicated_pool(browsers: int) -> BrowserPool:
+            # A tag of its own (``<service>.d<N>``), so that closing it kills its browsers and no others.
+            sized = dataclasses.replace(settings, pool_size=browsers, max_concurrency=browsers)
+            return BrowserPool(sized, launch, f"{self._tag}.d{next(self._dedicated_numbers)}", dedicated=True)
+
+        self._dedicated = DedicatedPools(settings, dedicated_pool)
+
+    async def capture(
+        self,
+        url: str,
+        opts: CaptureOptions,
+        pdf: bool = False,
+        setup: PageSetup | None = None,
+        *,
+        namespace: str = "",
+        dedicated_browsers: int = 0,
+        pool_wait: float = 0.0,
+    ) -> bytes:
+        """PNG bytes of the page at ``url`` (PDF bytes if ``pdf``); ``setup``: cookies and localStorage to install.
+
+        ``namespace`` with ``dedicated_browsers`` (its plan's number): the capture runs in that workspace's own
+        pool (dedicated.py), never in the common one; with 0, in the common pool, and a pool it still had closes
+        once idle. ``pool_wait``: seconds to wait for room when every dedicated pool is busy (a job's; 0: a
+        ``?capture=`` URL's, ``Overloaded`` at once)."""
         target = validate_target(url)
         _check_pdf_options(opts, pdf)
-        if self._pool is None:
+        if self._pool is None or self._dedicated is None:
             raise CaptureUnavailable()
         await self._check_reachable(target)
         settings = self.settings
-        return await self._pool.run(
-            lambda browser, deadline: capture_page(
-                browser, target, opts, pdf=pdf, deadline=deadline, settings=settings, setup=setup
-            )
-        )
+
+        def job(browser: Browser, deadline: float) -> bytes:
+            # A job's extra headers and basic credentials: for this capture only, to allowed hosts only.
+            with intercepting(browser, setup.network if setup else None, deadline):
+                return capture_page(browser, target, opts, pdf=pdf, deadline=deadline, settings=settings, setup=setup)
+
+        if namespace and dedicated_browsers > 0:
+            return await self._dedicated.run(namespace, dedicated_browsers, job, wait=pool_wait)
+        if namespace:
+            self._dedicated.release(namespace)
+        return await self._pool.run(job)
 
     async def aclose(self) -> None:
+        dedicated, self._dedicated = self._dedicated, None
+        if dedicated is not None:
+            await dedicated.aclose()
         pool, self._pool = self._pool, None
         if pool is not None:
             await pool.aclose()
@@ -122,6 +161,35 @@ class CaptureService:
     @property
     def browsers_replaced(self) -> int:
         return self._pool.replaced if self._pool is not None else 0
+
+    @property
+    def dedicated_pools(self) -> int:
+        """Workspaces' own pools running in this service now."""
+        return self._dedicated.count if self._dedicated is not None else 0
+
+    @property
+    def dedicated_live(self) -> int:
+        """Browsers running in the workspaces' own pools here (those closing included)."""
+        return self._dedicated.live if self._dedicated is not None else 0
+
+    @property
+    def dedicated_waiting(self) -> int:
+        """Captures (jobs') waiting for room because every dedicated pool is busy."""
+        return self._dedicated.waiting if self._dedicated is not None else 0
+
+    def dedicated_busy(self, namespace: str) -> int:
+        """Captures running or waiting in ``namespace``'s own pool here."""
+        return self._dedicated.busy(namespace) if self._dedicated is not None else 0
+
+    def dedicated_size(self, namespace: str) -> int:
+        """The browsers of ``namespace``'s own pool here; 0: it has none running."""
+        return self._dedicated.size(namespace) if self._dedicated is not None else 0
+
+    def browsers(self, namespace: str = "") -> list[Browser]:
+        """Live browsers of ``namespace``'s own pool, or of the common pool without one (each counts its captures)."""
+        if not namespace:
+            return self._pool.browsers() if self._pool is not None else []
+        return self._dedicated.browsers(namespace) if self._dedicated is not None else []
 
     @property
     def queued(self) -> int:

@@ -25,6 +25,7 @@ _COUNTS = (
     "captures_per_month",
     "bytes_out_per_month",
     "custom_domains",
+    "dedicated_browsers",
 )
 _SWITCHES = ("ip_allowlisting", "signed_webhooks")
 _UNSET = object()

@@ -260,7 +260,9 @@ class Planner:
         # The retention in force names the output too: one rendered under a longer retention (before a plan
         # downgrade) carries that longer max-age, and is never served as the output of the shorter one.
         identity = f"cap:{url}|{options.canonical()}|pdf={int(pdf)}|keep={workspace.retention_in_force()}"
-        fetch = lambda: capture.fetch(url, options, pdf)  # noqa: E731
+        # The plan decides the pool: a workspace with dedicated browsers never captures in the shared one.
+        namespace, dedicated = workspace.namespace, workspace.limits().dedicated_browsers
+        fetch = lambda: capture.fetch(url, options, pdf, namespace=namespace, dedicated_browsers=dedicated)  # noqa: E731
         refuse = None if enabled else CaptureDomainDisabled
         return _Source(
             Kind.CAPTURE, url, identity, fetch, checked.host, capture=True, passthrough=pdf, refuse_render=refuse

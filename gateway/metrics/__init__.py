@@ -215,21 +215,17 @@ def observe_result_store(operation: str, seconds: float, failed: bool = False) -
 
 
 class CaptureState:
-    """This process's browsers as the pool reported them, for ``/_/health`` (the gauges hold the same)."""
+    """This process's shared-pool browsers as the pool reported them, for ``/_/health`` (the gauges count them
+    with the workspaces' own pools' browsers, which health asks the running capture service about instead)."""
 
     live = 0
     launched = False  # a browser started at least once, or failed to: the pool was asked for
     failing = False  # the last launch failed
-    # Workspaces' own pools (gateway/capture/dedicated.py), kept apart from the shared pool's numbers above:
-    # namespace -> browsers asked for, and the browsers of all of them running now.
-    dedicated_pools: dict[str, int] = {}  # noqa: RUF012 - one process-wide record, like the counters
-    dedicated_live = 0
 
 
 def capture_browser_started(dedicated: bool = False) -> None:
     (_instruments or instruments()).capture_browsers.inc()
     if dedicated:
-        CaptureState.dedicated_live += 1
         return
     CaptureState.live += 1
     CaptureState.launched = True
@@ -246,9 +242,7 @@ def capture_launch_failed(dedicated: bool = False) -> None:
 def capture_browser_stopped(restarted: bool, dedicated: bool = False) -> None:
     m = _instruments or instruments()
     m.capture_browsers.dec()
-    if dedicated:
-        CaptureState.dedicated_live -= 1
-    else:
+    if not dedicated:
         CaptureState.live -= 1
     if restarted:
         m.capture_restarts.inc()
@@ -258,7 +252,6 @@ def capture_browsers_closed(count: int, dedicated: bool = False) -> None:
     """The pool was closed with ``count`` browsers running (shutdown, or captures stopped)."""
     (_instruments or instruments()).capture_browsers.dec(count)
     if dedicated:
-        CaptureState.dedicated_live -= count
         return
     CaptureState.live -= count
     CaptureState.launched = False

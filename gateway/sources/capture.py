@@ -61,10 +61,35 @@ class CaptureSource:
                     self._service = service
         return self._service
 
-    async def fetch(self, url: str, options: CaptureOptions, pdf: bool, setup: PageSetup | None = None) -> Original:
+    async def fetch(
+        self,
+        url: str,
+        options: CaptureOptions,
+        pdf: bool,
+        setup: PageSetup | None = None,
+        *,
+        namespace: str = "",
+        dedicated_browsers: int = 0,
+        pool_wait: float = 0.0,
+    ) -> Original:
+        """The page's capture; ``namespace`` and its plan's ``dedicated_browsers`` choose the pool it runs in,
+        ``pool_wait`` how long it may wait for a dedicated pool when all are busy (``CaptureService.capture``)."""
         service = await self._running()
-        data = await service.capture(url, options, pdf=pdf, setup=setup)
+        data = await service.capture(
+            url,
+            options,
+            pdf=pdf,
+            setup=setup,
+            namespace=namespace,
+            dedicated_browsers=dedicated_browsers,
+            pool_wait=pool_wait,
+        )
         return Original(data, "application/pdf" if pdf else "image/png")
+
+    @property
+    def service(self) -> CaptureService | None:
+        """The running service; None before this process's first capture."""
+        return self._service
 
     async def aclose(self) -> None:
         service, self._service = self._service, None

@@ -81,6 +81,7 @@ class LimitsOut(ResponseBody):
     capture_retention_options: list[int] = Field(description="The values `capture_retention` may take.")
     ip_allowlisting: bool
     signed_webhooks: bool
+    dedicated_browsers: int = Field(default=0, description="Browsers of its own capture pool; 0: the shared pool.")
 
 
 class BillingOut(ResponseBody):

@@ -8,6 +8,7 @@ serves an API call never builds one.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +31,9 @@ class ApiRuntime:
 
     @classmethod
     def build(cls, services: Services) -> ApiRuntime:
-        ctx = AdminContext.build(services.settings, services.store, services.results)
+        ctx = dataclasses.replace(
+            AdminContext.build(services.settings, services.store, services.results), capture=services.capture
+        )
         return cls(ctx, TrustedProxies(services.settings.trusted_proxies))
 
     @classmethod

@@ -1,13 +1,16 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
 
+from gateway.capture import CaptureService, CaptureSettings
+from gateway.netguard import NetGuard
 from tests.conftest import require
-from tests.gateway.capture.testsite import Canary, TestSite
+from tests.gateway.capture.testsite import Canary, TestSite, eventually
 
 
 def require_browser() -> None:
@@ -16,6 +19,19 @@ def require_browser() -> None:
         any(shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome")),
         "chromium is not installed",
     )
+
+
+@asynccontextmanager
+async def running(settings: CaptureSettings) -> AsyncIterator[CaptureService]:
+    """A started service whose pages may reach the test sites on loopback; no process of it outlives the block."""
+    require_browser()
+    service = CaptureService(settings, NetGuard(["127.0.0.1/32"]))
+    await service.start()
+    try:
+        yield service
+    finally:
+        await service.aclose()
+        assert await eventually(lambda: tagged_live_processes(service.process_tag) == [])
 
 
 @pytest.fixture(scope="module")

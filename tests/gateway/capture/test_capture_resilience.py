@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import anyio
@@ -16,7 +14,7 @@ import pytest
 from gateway.capture import CaptureOptions, CaptureService, CaptureSettings
 from gateway.errors import CaptureUnavailable, OriginError, Overloaded, Timeout
 from gateway.netguard import NetGuard
-from tests.gateway.capture.conftest import require_browser, tagged_live_processes
+from tests.gateway.capture.conftest import require_browser, running, tagged_live_processes
 from tests.gateway.capture.testsite import TestSite, eventually
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.anyio]
@@ -25,18 +23,6 @@ PNG = b"\x89PNG\r\n\x1a\n"
 SMALL = CaptureSettings(pool_size=1, max_concurrency=1, timeout=3)
 # Long enough for a replacement browser to start on a busy machine (the next capture waits for it).
 REPLACING = CaptureSettings(pool_size=1, max_concurrency=1, timeout=8)
-
-
-@asynccontextmanager
-async def running(settings: CaptureSettings) -> AsyncIterator[CaptureService]:
-    require_browser()
-    service = CaptureService(settings, NetGuard(["127.0.0.1/32"]))
-    await service.start()
-    try:
-        yield service
-    finally:
-        await service.aclose()
-        assert await eventually(lambda: tagged_live_processes(service.process_tag) == [])
 
 
 def processes_named(service: CaptureService, name: str) -> list[int]:
