@@ -52,7 +52,7 @@ from gateway.usage.monitoring import MonitoringHooks
 from gateway.usage.stores import usage_store
 from gateway.web.clientaddr import TrustedProxies
 from gateway.web.hosts import HostRouting
-from transforms import scale_on_load, vips
+from transforms import scale_on_load, turbo_jpeg, vips
 
 log = logging.getLogger("imgate")
 
@@ -106,6 +106,7 @@ def build_services(
 ) -> Services:
     vips.configure(concurrency=settings.vips_concurrency)
     scale_on_load.configure(scale_on_load.Mode(settings.scale_on_load))
+    turbo_jpeg.configure(settings.jpeg_decoder == "turbo")
     malloc.limit_arenas(max(2, settings.transform_threads))
     malloc.map_large_blocks()  # a decode's buffers go back to the system when freed (gateway.delivery.malloc)
     store = store or build_account_store(settings)

@@ -133,11 +133,26 @@ class CaptureSettings:
     # ``trusted_networks`` (development and tests only). The capture machinery (every worker's ChromeDriver,
     # DevTools and proxy ports, the gateway's own port) stays refused whatever this says.
     trusted_networks: tuple[str, ...] = ()
+    # Workspaces whose plan has ``dedicated_browsers`` capture in pools of their own (gateway/capture/dedicated.py):
+    # at most this many such pools run in one worker process; beyond it the least recently used idle one is
+    # closed, and when every one is busy the capture is 503 OVERLOADED (never the shared pool).
+    dedicated_pools: int = 4
+    # Browsers of all those pools together in one worker process (~450 MB each); a plan asking for more than
+    # this gets this many here.
+    dedicated_browsers_max: int = 4
+    # A capture job (not a ``?capture=`` URL) waits up to this many seconds for room when every dedicated pool
+    # is busy, holding its job worker meanwhile, before it fails OVERLOADED.
+    dedicated_job_wait: float = 60.0
+    # A dedicated pool without a capture for this long (seconds) is closed; the next capture starts it again.
+    dedicated_idle_timeout: float = 300.0
 
     def __post_init__(self) -> None:
         for name in (
             "pool_size",
             "max_concurrency",
+            "dedicated_pools",
+            "dedicated_browsers_max",
+            "dedicated_idle_timeout",
             "timeout",
             "max_full_height",
             "recycle_after",
@@ -146,7 +161,7 @@ class CaptureSettings:
             "proxy_idle_timeout",
         ):
             _positive(f"capture.{name}", getattr(self, name))
-        for name in ("max_queue", "max_delay_ms"):
+        for name in ("max_queue", "max_delay_ms", "dedicated_job_wait"):
             if getattr(self, name) < 0:
                 raise SettingsError(f"setting 'capture.{name}' must be 0 or more")
         if self.max_concurrency > self.pool_size:
@@ -263,6 +278,8 @@ class Settings:
     # JPEG scale-on-load: "fast" decodes at the full DCT factor the reduction reaches (as thumbor and imgproxy do;
     # same SSIM as thumbor's output), "fine" leaves the reduce kernel at least 2x (libvips' thumbnail; slower).
     scale_on_load: str = "fast"
+    # Who decodes those scaled JPEGs: "turbo" (libjpeg-turbo directly: the same pixels, less CPU) or "libvips".
+    jpeg_decoder: str = "turbo"
     # Misses of one original at once (a srcset) share one decode, up to this many MiB per decode; 0 = off.
     burst_decode_mb: int = 16
     transform_queue: int = 64
@@ -426,6 +443,8 @@ class Settings:
             raise SettingsError("setting 'burst_decode_mb' must be 0 (off) or more")
         if self.scale_on_load not in ("fast", "fine"):
             raise SettingsError("setting 'scale_on_load' must be one of fast, fine")
+        if self.jpeg_decoder not in ("turbo", "libvips"):
+            raise SettingsError("setting 'jpeg_decoder' must be one of turbo, libvips")
         if self.limiter not in ("local", "redis", "off"):
             raise SettingsError("setting 'limiter' must be one of local, redis, off")
         if self.limiter == "redis" and not self.redis_url:

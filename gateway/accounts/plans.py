@@ -18,10 +18,11 @@ so they are set against what a page needs, not against render cost:
   allowlisting for the management API (a compliance requirement at that size).
 - ``enterprise``: the table's values are a starting point sized at ~7% of one node's hit rate; contracts
   set the real numbers through overrides. Dedicated rendering: its captures run in browsers of its own (one
-  per node that captures for it, ~450 MB each), never in the pool other workspaces share, so a neighbour's
-  heavy pages neither queue ahead of it nor share a browser process with it (an override gives it to any
-  workspace, up to ``MAX_DEDICATED_BROWSERS``). Limits stay finite everywhere on purpose: an "unlimited"
-  path is a path with no protection when a customer's page goes into a request loop.
+  in each worker process that captures for it, ~450 MB each), never in the pool other workspaces share, so a
+  neighbour's heavy pages neither queue ahead of it nor share a browser process with it (an override gives it
+  to any workspace, up to ``MAX_DEDICATED_BROWSERS``; a process runs at most ``[capture]
+  dedicated_browsers_max`` of them for all workspaces together). Limits stay finite everywhere on purpose: an
+  "unlimited" path is a path with no protection when a customer's page goes into a request loop.
 
 Capture retention options are the values a workspace may choose for ``capture_retention`` (seconds; 0 is
 "deliver and keep nothing"); the admin layer refuses any other when one is set, and a value stored before a
@@ -43,7 +44,8 @@ _GIB = 1024**3
 _BOOLS = ("ip_allowlisting", "signed_webhooks")
 # A rate of 0 would refuse every request: an operator who means that deactivates the workspace instead.
 _AT_LEAST_ONE = ("requests_per_second", "burst")
-# Each browser holds ~450 MB on every node that captures for the workspace: a typo must not start a hundred.
+# Each browser holds ~450 MB in every worker process that captures for the workspace: a typo must not start a
+# hundred. A process also caps all its workspaces' browsers together (``[capture] dedicated_browsers_max``).
 MAX_DEDICATED_BROWSERS = 8
 
 
@@ -93,7 +95,8 @@ class PlanLimits:
     capture_retention_options: tuple[int, ...]
     ip_allowlisting: bool
     signed_webhooks: bool
-    # Browsers of the workspace's own capture pool on each node that captures for it; 0: the shared pool.
+    # Browsers of the workspace's own capture pool in each worker process that captures for it (at most that
+    # process's ``[capture] dedicated_browsers_max``); 0: the shared pool.
     dedicated_browsers: int = 0
 
     def __post_init__(self) -> None:

@@ -13,9 +13,10 @@ What a submission is checked for before it is queued, each refusal naming its fi
 - ``webhookUrl``: the external URL parser, a public address (403 BLOCKED_ADDRESS), and a webhook secret made
   for the workspace first (so every delivery can be verified);
 - ``auth``: cookies only for the page's host or an allowed capture domain whose every subdomain is allowed too
-  (a domain cookie travels to all of them); localStorage entries, bounded. Extra request headers and HTTP basic
-  credentials are refused: a header set on the page reaches every host the page loads from, and only the
-  capture domains may see them.
+  (a domain cookie travels to all of them); localStorage entries, bounded; extra request headers (names a
+  browser or a proxy owns refused) and HTTP basic credentials, which the capture gives per request only to
+  hosts the workspace's capture domains allow (as at submit and as at the run), over https unless the job's
+  own page is http (gateway/jobs/scope.py, gateway/capture/interception.py).
 
 The auth secrets are sealed with the gateway key before they are stored, and appear nowhere else.
 """
@@ -38,10 +39,13 @@ from gateway.admin.workspaces import load
 from gateway.cache.results import CachedResult
 from gateway.capture import parse_capture_options, validate_target
 from gateway.capture.inject import ACTION_KINDS, ACTIONS_SELECTOR, MAX_ACTIONS, NETWORK_IDLE_SELECTOR
+from gateway.capture.interception import NetworkAuth
+from gateway.capture.selectors import InvalidSelector, check_selector
 from gateway.errors import BadSignature, DomainNotAllowed, Gone, RateLimited, ValidationError
 from gateway.jobs.links import ResultLinks
 from gateway.jobs.local import StoreQueue
 from gateway.jobs.protocol import JobQueue
+from gateway.jobs.scope import CaptureScope
 from gateway.jobs.spec import FM, FORMATS, JobAuth, JobSpec
 from gateway.jobs.webhooks import new_secret
 from gateway.limits.clock import iso_utc, month_of, month_start, next_month
@@ -54,14 +58,54 @@ from transforms.errors import TransformError
 from transforms.params import parse
 
 MAX_COOKIES = 50
+MAX_HEADERS = 20
 MAX_LOCAL_STORAGE = 50
 MAX_AUTH_BYTES = 64 * 1024
 MAX_CSS_BYTES = 32 * 1024
-_COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,256}")
+# RFC 9110's token: what a header name, and a cookie name, may be made of.
+_HTTP_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,256}")
 _COOKIE_VALUE_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f;]")
 _SAME_SITE = {"strict": "Strict", "lax": "Lax", "none": "None"}
 # Set by ``format`` and ``quality``, never twice.
 _OWN_TRANSFORM = frozenset({"fm", "q"})
+_HEADER_VALUE_FORBIDDEN = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_BASIC_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f]")
+# Header names the browser or a proxy owns (hop-by-hop, framing, cookies, CORS, fetch metadata), refused.
+HEADERS_REFUSED = frozenset(
+    {
+        "host",
+        "connection",
+        "keep-alive",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "content-length",
+        "cookie",
+        "cookie2",
+        "set-cookie",
+        "expect",
+        "accept-encoding",
+        "accept-charset",
+        "access-control-request-headers",
+        "access-control-request-method",
+        "origin",
+        "referer",
+        "date",
+        "dnt",
+        "via",
+    }
+)
+HEADER_PREFIXES_REFUSED = ("proxy-", "sec-")
+
+
+def refused_headers_text() -> str:
+    """The refused header names as the API reference lists them (from the refusal's own constants)."""
+    names = ", ".join(f"`{name}`" for name in sorted(HEADERS_REFUSED))
+    prefixes = " or ".join(f"`{prefix}`" for prefix in HEADER_PREFIXES_REFUSED)
+    return f"{names}, and any name starting with {prefixes}"
+
+
 # A name that no pattern names on purpose: a domain cookie is allowed only if it would be for any subdomain.
 _PROBE_LABEL = "imgate-subdomain-probe"
 
@@ -96,7 +140,8 @@ class CaptureRequest:
     cookies: Sequence[Cookie] = field(default=(), repr=False)
     local_storage: Mapping[str, str] = field(default_factory=dict, repr=False)
     headers: Mapping[str, str] = field(default_factory=dict, repr=False)
-    basic: bool = False
+    # (username, password)
+    basic: tuple[str, str] | None = field(default=None, repr=False)
     webhook_url: str | None = None
     retention: int | None = None
     css: str = ""
@@ -125,7 +170,7 @@ async def submit_capture(ctx: AdminContext, namespace: str, request: CaptureRequ
         raise DomainNotAllowed("this capture domain is disabled; no new captures are taken")
     retention = workspace.retention_in_force(), max(workspace.limits().capture_retention_options)
     spec = _spec(ctx, request, url, *retention, allow_http)
-    auth = _auth(request, page.scheme, page.port, page.host, policy)
+    auth = _auth(request, page.scheme, page.port, page.host, policy, workspace, allow_http)
     capture_guard = ctx.guard.trusting(ctx.settings.capture.trusted_networks)
     await resolve_public(page.host, page.port, capture_guard)
     if spec.webhook_url is not None:
@@ -192,8 +237,26 @@ async def delete_capture_result(ctx: AdminContext, namespace: str, job_id: str) 
     return await get_capture(ctx, namespace, job_id)
 
 
-async def capture_status(ctx: AdminContext) -> QueueStats:
-    return await ctx.call(job_queue(ctx).stats)
+@dataclass(frozen=True, slots=True)
+class CaptureStatus:
+    """The job queue every node shares, and the workspace's own capture pool in the process that answers."""
+
+    queue: QueueStats
+    # Seconds the oldest queued job has waited; None: none is queued.
+    oldest_queued_age: float | None
+    # The plan's browsers of a pool of its own (0: the shared pool), and whether this process runs it now.
+    dedicated_browsers: int
+    dedicated_pool_running: bool
+
+
+async def capture_status(ctx: AdminContext, namespace: str) -> CaptureStatus:
+    workspace = await load(ctx, namespace)
+    stats = await ctx.call(job_queue(ctx).stats)
+    age = None if stats.oldest_queued_at is None else max(0.0, time.time() - stats.oldest_queued_at)
+    # Asked of the running service, which holds the pools: no second record of them to drift.
+    service = ctx.capture.service if ctx.capture is not None else None
+    running = service is not None and service.dedicated_size(namespace) > 0
+    return CaptureStatus(stats, age, workspace.limits().dedicated_browsers, running)
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,10 +265,13 @@ class Download:
     stored: CachedResult
 
 
-async def download_result(ctx: AdminContext, job_id: str, exp: str | None, sig: str | None) -> Download:
+async def download_result(
+    ctx: AdminContext, job_id: str, exp: str | None, sig: str | None, *, consume: bool = True
+) -> Download:
     """A job's result behind its signed URL: ``BadSignature`` (403) for a bad signature, ``Gone`` (410) past
     ``exp`` or once the result is no longer kept. Retention 0 hands it out once: the first download marks it
-    (atomically, so two racing downloads cannot both get it) and deletes it."""
+    (atomically, so two racing downloads cannot both get it) and deletes it. ``consume=False`` (a HEAD) answers
+    the same without using up that one download."""
     if not JOB_ID.fullmatch(job_id):
         raise BadSignature("this result URL is not signed")
     now = time.time()
@@ -215,8 +281,11 @@ async def download_result(ctx: AdminContext, job_id: str, exp: str | None, sig: 
     kept = job.result if job is not None and job.result_deleted_at is None else None
     if job is None or kept is None or kept.expires_at <= now:
         raise Gone("this result has expired or was deleted")
-    once = JobSpec.from_json(job.spec).retention == 0
+    zero = JobSpec.from_json(job.spec).retention == 0
+    once = zero and consume
     if once and not await ctx.call(jobs.mark_downloaded, job_id, now):
+        raise Gone("this result was downloaded already (retention 0)")
+    if zero and not consume and job.downloaded_at is not None:
         raise Gone("this result was downloaded already (retention 0)")
     stored = await ctx.results.get(kept.key)
     if stored is None:
@@ -263,6 +332,7 @@ def _spec(
         if value is not None:
             pairs.append((name, str(value)))
     if request.element is not None:
+        _selector("output.element", request.element)
         pairs.append(("el", request.element))
     network_idle = request.wait == "networkidle"
     actions = _actions(request.actions)
@@ -275,9 +345,12 @@ def _spec(
         # The capture's own selector wait, for the mark the page's network-idle script adds: the job's time cap.
         pairs.append(("wait", NETWORK_IDLE_SELECTOR))
     elif request.wait not in ("load", "domcontentloaded"):
+        _selector("wait", request.wait)
         pairs.append(("wait", request.wait))
     pairs.append(("delay", str(request.delay)))
     for name, selectors in (("hide", request.hide), ("redact", request.redact)):
+        for n, selector in enumerate(selectors):
+            _selector(f"{name}[{n}]", selector, pseudo_elements=name == "hide")
         if selectors:
             pairs.append((name, ",".join(selectors)))
     try:
@@ -351,36 +424,91 @@ def _actions(given: Sequence[tuple[str, str, str]]) -> tuple[tuple[str, str, str
             raise Invalid(f"{where}.type: one of {', '.join(ACTION_KINDS)}", f"{where}.type")
         if not selector.strip() or len(selector) > 200 or _SELECTOR_FORBIDDEN.search(selector):
             raise Invalid(f"{where}.selector: a CSS selector, at most 200 characters, no braces", f"{where}.selector")
+        _selector(f"{where}.selector", selector.strip())
         if (kind == "type") != bool(text):
             raise Invalid(f"{where}.text: given for type actions only (and then not empty)", f"{where}.text")
         checked.append((kind, selector.strip(), text))
     return tuple(checked)
 
 
-def _auth(request: CaptureRequest, scheme: str, port: int, host: str, policy: WorkspacePolicy) -> JobAuth:
-    if request.headers:
-        raise Invalid(
-            "auth.headers: extra request headers are not supported: they would reach every host the page loads "
-            "from; use cookies or localStorage",
-            "auth.headers",
-        )
-    if request.basic:
-        raise Invalid("auth.basic: HTTP basic credentials are not supported; use cookies", "auth.basic")
+def _selector(where: str, text: str, *, pseudo_elements: bool = False) -> None:
+    """Refuse at submit what the browser's CSS parser would refuse (a job would wait out its time cap)."""
+    if _SELECTOR_FORBIDDEN.search(text):
+        raise Invalid(f"{where}: a selector contains a brace or a control character", where)
+    try:
+        check_selector(text.strip(), pseudo_elements=pseudo_elements)
+    except InvalidSelector as exc:
+        raise Invalid(f"{where}: {exc}", where) from None
+
+
+def _auth(
+    request: CaptureRequest,
+    scheme: str,
+    port: int,
+    host: str,
+    policy: WorkspacePolicy,
+    workspace: Workspace,
+    allow_http: bool,
+) -> JobAuth:
     if len(request.cookies) > MAX_COOKIES:
         raise Invalid(f"auth.cookies: at most {MAX_COOKIES}", "auth.cookies")
     if len(request.local_storage) > MAX_LOCAL_STORAGE:
         raise Invalid(f"auth.localStorage: at most {MAX_LOCAL_STORAGE} entries", "auth.localStorage")
     cookies = tuple(_cookie(n, c, scheme, port, host, policy) for n, c in enumerate(request.cookies))
+    headers = _headers(request.headers, request.basic is not None)
+    basic = _basic(request.basic)
     size = sum(len(c.name) + len(c.value) for c in request.cookies)
     size += sum(len(k) + len(v) for k, v in request.local_storage.items())
+    size += sum(len(k) + len(v) for k, v in headers)
     if size > MAX_AUTH_BYTES:
-        raise Invalid(f"auth: at most {MAX_AUTH_BYTES} bytes of cookies and localStorage", "auth")
-    return JobAuth(cookies, dict(request.local_storage))
+        raise Invalid(f"auth: at most {MAX_AUTH_BYTES} bytes of cookies, localStorage and headers", "auth")
+    if not headers and basic is None:
+        return JobAuth(cookies, dict(request.local_storage))
+    # Plain http only for an http job's page: an https job's headers never travel unencrypted, whatever the
+    # workspace allows.
+    plain_http = allow_http and scheme == "http"
+    scope = CaptureScope(workspace.allowed_capture_domains, workspace.disabled_capture_domains, plain_http)
+    return JobAuth(cookies, dict(request.local_storage), NetworkAuth(headers, basic, scope))
+
+
+def _headers(given: Mapping[str, str], with_basic: bool) -> tuple[tuple[str, str], ...]:
+    if len(given) > MAX_HEADERS:
+        raise Invalid(f"auth.headers: at most {MAX_HEADERS}", "auth.headers")
+    seen: set[str] = set()
+    checked = []
+    for name, value in given.items():
+        if not _HTTP_TOKEN.fullmatch(name):
+            raise Invalid("auth.headers: a header name is letters, digits and !#$%&'*+-.^_`|~ only", "auth.headers")
+        where = f"auth.headers.{name}"
+        lowered = name.lower()
+        if lowered in HEADERS_REFUSED or lowered.startswith(HEADER_PREFIXES_REFUSED):
+            raise Invalid(f"{where}: the browser sets this header itself; it cannot be given", where)
+        if lowered == "authorization" and with_basic:
+            raise Invalid(f"{where}: give either auth.basic or an Authorization header", where)
+        if lowered in seen:
+            raise Invalid(f"{where}: given twice (header names are not case-sensitive)", where)
+        if _HEADER_VALUE_FORBIDDEN.search(value) or len(value) > 4096:
+            raise Invalid(f"{where}: no control characters, at most 4096 characters", where)
+        seen.add(lowered)
+        checked.append((name, value.strip(" \t")))
+    return tuple(checked)
+
+
+def _basic(given: tuple[str, str] | None) -> tuple[str, str] | None:
+    if given is None:
+        return None
+    username, password = given
+    # RFC 7617: the user-id cannot hold a colon, which separates it from the password.
+    if not username or ":" in username or _BASIC_FORBIDDEN.search(username):
+        raise Invalid("auth.basic.username: not empty, no colon or control characters", "auth.basic.username")
+    if _BASIC_FORBIDDEN.search(password):
+        raise Invalid("auth.basic.password: no control characters", "auth.basic.password")
+    return username, password
 
 
 def _cookie(n: int, cookie: Cookie, scheme: str, port: int, host: str, policy: WorkspacePolicy) -> dict[str, Any]:
     where = f"auth.cookies[{n}]"
-    if not _COOKIE_NAME.fullmatch(cookie.name):
+    if not _HTTP_TOKEN.fullmatch(cookie.name):
         raise Invalid(f"{where}.name: letters, digits and !#$%&'*+-.^_`|~ only", f"{where}.name")
     if _COOKIE_VALUE_FORBIDDEN.search(cookie.value) or len(cookie.value) > 4096:
         raise Invalid(f"{where}.value: no control characters or ';', at most 4096 characters", f"{where}.value")

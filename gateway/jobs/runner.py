@@ -37,11 +37,21 @@ class JobRunner:
         self._results = results
         self._url_ttl = url_ttl
 
-    async def run(self, job: CaptureJob, auth: JobAuth) -> JobResult:
-        """The job's result, kept; raises ``GatewayError``s only (the job then fails with their code)."""
+    async def run(self, job: CaptureJob, auth: JobAuth, *, dedicated_browsers: int = 0) -> JobResult:
+        """The job's result, kept; raises ``GatewayError``s only (the job then fails with their code).
+        ``dedicated_browsers``: the workspace's plan's, so that the job captures in the pool its URLs use."""
         spec = JobSpec.from_json(job.spec)
         setup = auth.page_setup(job.url, spec)
-        original = await self._capture.fetch(job.url, spec.options(self._capture.settings), spec.pdf, setup=setup)
+        original = await self._capture.fetch(
+            job.url,
+            spec.options(self._capture.settings),
+            spec.pdf,
+            setup=setup,
+            namespace=job.namespace,
+            dedicated_browsers=dedicated_browsers,
+            # A job may wait for its dedicated pool where a ``?capture=`` URL is answered 503 at once.
+            pool_wait=self._capture.settings.dedicated_job_wait,
+        )
         if spec.pdf:
             data, width, height = original.data, 0, 0
         else:

@@ -1,14 +1,20 @@
 """``CaptureWorkers``: the job workers of one gateway process, as asyncio tasks beside the request path.
 
 Each worker loops: claim a job (a lease), run it while a companion task renews the lease every third of its
-length, then complete or fail it, then send its webhook. A worker that dies (its process killed) stops renewing;
-once the lease expires another worker's claim takes the job again, or fails it with ``CAPTURE_INTERRUPTED``
-when that was its second attempt (``gateway.accounts.capture_jobs``). A worker that loses its lease while still
-running (a stall longer than the lease) cannot end the job: the store refuses its ``complete``.
+length, then complete or fail it, in the same write keeping its webhook due. A worker that dies (its process
+killed) stops renewing; once the lease expires another worker's claim takes the job again, or fails it with
+``CAPTURE_INTERRUPTED`` when that was its second attempt (``gateway.accounts.capture_jobs``). A worker that loses
+its lease while still running (a stall longer than the lease) cannot end the job: the store refuses its
+``complete``.
 
 The job's ``auth`` is opened from its sealed form only here, kept in memory for the capture, and never logged;
 the store deletes the sealed form in the write that ends the job. Error messages on a failed job are the
 ``GatewayError``'s own (safe by contract); anything else is ``INTERNAL``, logged without the job's URL.
+
+Webhooks are sent by one more task: it claims the due ones (``claim_webhook``, any process's: a restarted one's
+or a stopped worker's too), makes one attempt each, and keeps the next attempt's due time in the job
+(``gateway.jobs.webhooks``), until delivered or ``webhook_retry_for`` seconds after the job ended. At least once:
+a process that stops between a send and saying so leaves it to be sent again once its claim's lease ends.
 
 Also here: a heartbeat (``GET …/captures/status`` counts live workers from it) and the sweeper that deletes
 results at their retention end.
@@ -28,6 +34,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from gateway.accounts.capture_jobs import CaptureJob
+from gateway.accounts.models import Workspace
 from gateway.accounts.secrets import SecretBox
 from gateway.accounts.store import AccountStore
 from gateway.cache.keys import Kind
@@ -49,6 +56,8 @@ log = logging.getLogger("imgate.jobs")
 
 _SWEEP_EVERY_S = 5.0
 _SWEEP_BATCH = 100
+# Webhook attempts in flight at once in one process; the others wait in the store, due.
+_MAX_SENDING = 16
 
 
 def base_url(settings: Settings) -> str:
@@ -82,6 +91,8 @@ class CaptureWorkers:
         prefix = f"{socket.gethostname()[:40]}-{os.getpid()}-{secrets.token_hex(3)}"
         self._ids = [f"{prefix}-{n}" for n in range(settings.capture_job_workers)]
         self._tasks: set[asyncio.Task[None]] = set()
+        self._sending = 0
+        self._webhook_due = asyncio.Event()
         self.completed = 0
         self.failed = 0
 
@@ -96,6 +107,7 @@ class CaptureWorkers:
         for worker in self._ids:
             self._spawn(self._work(worker))
         self._spawn(self._keep_up())
+        self._spawn(self._send_webhooks())
 
     async def aclose(self) -> None:
         for task in list(self._tasks):
@@ -126,22 +138,27 @@ class CaptureWorkers:
         renewer = asyncio.ensure_future(self._renew(worker, job))
         started = time.monotonic()
         outcome: Outcome | None = None
+        webhook = JobSpec.from_json(job.spec).webhook_url is not None
         try:
-            await asyncio.to_thread(self._check_still_allowed, job)
+            workspace = await asyncio.to_thread(self._check_still_allowed, job)
             auth = JobAuth.open(self._secrets, job.auth_sealed) if job.auth_sealed else JobAuth()
-            result = await self._runner.run(job, auth)
+            # Headers and credentials go only where the capture domains allow them now as well as at submit.
+            auth = auth.as_of(workspace.allowed_capture_domains, workspace.disabled_capture_domains)
+            # The plan as it is now, not when the job was queued: the pool follows an upgrade or a downgrade.
+            dedicated = workspace.limits().dedicated_browsers
+            result = await self._runner.run(job, auth, dedicated_browsers=dedicated)
         except GatewayError as exc:
-            ended = await asyncio.to_thread(self._queue.fail, job, worker, exc.code, exc.message)
+            ended = await asyncio.to_thread(self._queue.fail, job, worker, exc.code, exc.message, webhook=webhook)
             self.failed += ended
             outcome = _outcome(job, exc.status, None, exc.code, None, started)
         except Exception:
             log.exception("a capture job failed unexpectedly")
             error = Internal()
-            ended = await asyncio.to_thread(self._queue.fail, job, worker, error.code, error.message)
+            ended = await asyncio.to_thread(self._queue.fail, job, worker, error.code, error.message, webhook=webhook)
             self.failed += ended
             outcome = _outcome(job, error.status, None, error.code, None, started)
         else:
-            ended = await asyncio.to_thread(self._queue.complete, job, worker, result)
+            ended = await asyncio.to_thread(self._queue.complete, job, worker, result, webhook=webhook)
             self.completed += ended
             outcome = _outcome(job, 200, "miss", None, result.content_type, started)
             if not ended:
@@ -153,9 +170,10 @@ class CaptureWorkers:
         if ended:
             if self._accounting is not None and outcome is not None:
                 await self._accounting.record(outcome)
-            self._spawn(self._notify(job.job_id))
+            if webhook:
+                self._webhook_due.set()  # no need to wait for the next poll
 
-    def _check_still_allowed(self, job: CaptureJob) -> None:
+    def _check_still_allowed(self, job: CaptureJob) -> Workspace:
         """The workspace may have switched the domain off (or gone) since the job was queued: no new capture then."""
         workspace = self._store.get_workspace(job.namespace)
         if workspace is None or not workspace.active:
@@ -166,6 +184,7 @@ class CaptureWorkers:
             workspace.allowed_capture_domains, workspace.disabled_capture_domains, page
         ):
             raise DomainNotAllowed("this capture domain was disabled after the job was queued")
+        return workspace
 
     async def _renew(self, worker: str, job: CaptureJob) -> None:
         while True:
@@ -173,17 +192,52 @@ class CaptureWorkers:
             if not await asyncio.to_thread(self._queue.renew, job, worker):
                 return
 
-    async def _notify(self, job_id: str) -> None:
-        job = await asyncio.to_thread(self._store.capture_jobs.get, job_id)
-        if job is None:
-            return
+    async def _send_webhooks(self) -> None:
+        """Claim the due webhooks, as many as may be in flight, and attempt each; then wait for the next poll or
+        for a job of this process to end."""
+        while True:
+            try:
+                while self._sending < _MAX_SENDING:
+                    job = await asyncio.to_thread(self._queue.claim_webhook)
+                    if job is None:
+                        break
+                    self._sending += 1
+                    self._spawn(self._send_webhook(job))
+            except Exception:
+                log.exception("claiming a due webhook failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._webhook_due.wait(), self._settings.capture_job_poll)
+            self._webhook_due.clear()
+
+    async def _send_webhook(self, job: CaptureJob) -> None:
+        """One attempt of ``job``'s webhook (as claimed), then its next due time, or none once delivered or given up."""
+        try:
+            try:
+                delivered = await self._attempt_webhook(job)
+            except Exception:
+                log.exception("a webhook attempt failed unexpectedly")
+                delivered = False
+            ended_at = job.finished_at if job.finished_at is not None else self._clock()
+            due = None if delivered else self._webhooks.next_attempt_at(job.webhook_attempts, ended_at, self._clock())
+            if not delivered and due is None:
+                log.warning("a webhook was not delivered after %d attempts; giving up", job.webhook_attempts)
+            await asyncio.to_thread(self._queue.webhook_next, job, due)
+        except Exception:
+            # Left claimed: another claim takes it once the lease ends.
+            log.exception("recording a webhook attempt failed")
+        finally:
+            self._sending -= 1
+            self._webhook_due.set()
+
+    async def _attempt_webhook(self, job: CaptureJob) -> bool:
+        """Whether the webhook is done with: delivered, or one that cannot be sent (no URL, no secret)."""
         spec = JobSpec.from_json(job.spec)
         if spec.webhook_url is None:
-            return
+            return True
         sealed = await asyncio.to_thread(self._store.capture_jobs.webhook_secret, job.namespace)
         if sealed is None:
             log.warning("a capture job's webhook was not sent: its workspace has no webhook secret")
-            return
+            return True
         document = job_document(
             job,
             self._links,
@@ -192,7 +246,7 @@ class CaptureWorkers:
             url_ttl=self._settings.capture_result_url_ttl,
         )
         body = json.dumps(document, separators=(",", ":")).encode()
-        await self._webhooks.deliver(spec.webhook_url, body, self._secrets.open(sealed))
+        return await self._webhooks.attempt(spec.webhook_url, body, self._secrets.open(sealed))
 
     async def _keep_up(self) -> None:
         """The heartbeat of this process's workers, and the result sweeper."""

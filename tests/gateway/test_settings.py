@@ -63,6 +63,7 @@ def test_environment_overrides_file(tmp_path: Path) -> None:
         ({"IMGATE_PORT": "eighty"}, "port"),
         ({"IMGATE_PORT": "0"}, "port"),
         ({"IMGATE_RESULT_STORE": "floppy"}, "result_store"),
+        ({"IMGATE_JPEG_DECODER": "pillow"}, "jpeg_decoder"),
         ({"IMGATE_TRUSTED_NETWORKS": "not-a-net"}, "trusted_networks"),
         ({"IMGATE_RESULT_STORE": "s3"}, "result_s3_bucket"),
         ({"IMGATE_TRUSTED_NETWORKS": "127.0.0.1/8"}, "trusted_networks"),  # host bits set: NetGuard refuses it

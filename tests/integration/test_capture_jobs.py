@@ -33,6 +33,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
 PLANTED_COOKIES = {"green": "green", "blue": "blue"}
 PLANTED_TRACER = "planted-tracer-cookie-91b2"
+PLANTED_HEADER = "planted-header-value-4e7d"
+PLANTED_PASSWORD = "planted-basic-password-0b5f"  # noqa: S105 - a test's planted value
 LEASE = 4.0
 
 
@@ -205,7 +207,9 @@ def test_result_urls_expire_refuse_tampering_and_zero_retention(
     links = ResultLinks(SecretBox((gateway.data_dir / "secret.key").read_bytes().strip()))
     expired = httpx.get(f"{gateway.url}{links.path(kept['id'], int(time.time()) - 5)}", timeout=30)
     assert expired.status_code == 410 and expired.json()["error"]["code"] == "GONE"
-    # Zero retention: one download, then nothing.
+    # Zero retention: one download, then nothing; a HEAD before it answers the same and leaves it.
+    head = httpx.head(once["resultUrl"], timeout=30)
+    assert head.status_code == 200 and head.headers["content-length"] == str(once["bytes"]) and not head.content
     assert httpx.get(once["resultUrl"], timeout=30).status_code == 200
     again = httpx.get(once["resultUrl"], timeout=30)
     assert again.status_code == 410
@@ -326,10 +330,19 @@ def test_a_worker_killed_mid_capture_is_retried(gateway: GatewayProcess, key: st
     assert status["running"] and status["queued"] == 0
 
 
+def test_a_job_with_headers_and_basic_credentials_completes(gateway: GatewayProcess, key: str, site: JobSite) -> None:
+    # What they unlock is tests/gateway/jobs/test_capture_auth_jobs.py's; here they go through a real gateway, for
+    # the search below (its log is in the data folder).
+    auth = {"headers": {"X-Api-Token": PLANTED_HEADER}, "basic": {"username": "robot", "password": PLANTED_PASSWORD}}
+    document = finished(gateway, key, submit(gateway, key, {"url": site.url("/login"), "auth": auth}))
+    assert document["status"] == "completed", document
+    assert near(colour_of(httpx.get(document["resultUrl"], timeout=30).content), "red")
+
+
 def test_planted_secrets_are_nowhere(gateway: GatewayProcess, key: str) -> None:
     audit = api(gateway, key, "GET", "/workspaces/shots/audit")
     listed = api(gateway, key, "GET", "/captures?limit=200")
-    planted = [PLANTED_TRACER.encode(), STORAGE_TOKEN.encode()]
+    planted = [PLANTED_TRACER.encode(), STORAGE_TOKEN.encode(), PLANTED_HEADER.encode(), PLANTED_PASSWORD.encode()]
     for answer in (audit, listed):
         assert answer.status_code == 200
         assert not any(value in answer.content for value in planted)

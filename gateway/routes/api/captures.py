@@ -23,6 +23,7 @@ from gateway.admin.captures import (
     delete_capture_result,
     get_capture,
     list_captures,
+    refused_headers_text,
     rotate_webhook_secret,
     submit_capture,
 )
@@ -71,15 +72,25 @@ class CookieIn(RequestBody):
 
 
 class BasicIn(RequestBody):
-    username: str = Field(max_length=256)
+    username: str = Field(min_length=1, max_length=256, description="No colon.")
     password: str = Field(max_length=256)
 
 
 class AuthIn(RequestBody):
     cookies: list[CookieIn] = Field(default_factory=list, max_length=50)
-    headers: dict[str, str] = Field(default_factory=dict, description="Not supported: refused when not empty.")
+    headers: dict[str, str] = Field(
+        default_factory=dict,
+        max_length=20,
+        description="Extra request headers, sent only to hosts the workspace's capture domains allow (https "
+        "unless the job's page is http), never to the page's third parties. Refused (names are not case-sensitive): "
+        f"{refused_headers_text()}.",
+    )
     localStorage: dict[str, str] = Field(default_factory=dict, description="Written into the page's origin only.")
-    basic: BasicIn | None = Field(default=None, description="Not supported: refused when given.")
+    basic: BasicIn | None = Field(
+        default=None,
+        description="HTTP basic credentials, answered only to a challenge from a host the capture domains allow "
+        "(https unless the job's page is http), once per request; never to a proxy.",
+    )
 
 
 class ActionIn(RequestBody):
@@ -161,6 +172,14 @@ class CaptureStatusOut(ResponseBody):
     queued: int
     processing: int
     oldestQueuedAge: float | None = Field(description="Seconds the oldest queued job has waited; null: none.")
+    dedicatedBrowsers: int = Field(
+        default=0, description="Browsers of this workspace's own capture pool (its plan's); 0: the shared pool."
+    )
+    dedicatedPoolRunning: bool = Field(
+        default=False,
+        description="The gateway process that answered runs this workspace's pool now (started on a capture, "
+        "closed when idle).",
+    )
 
 
 class WebhookSecretOut(ResponseBody):
@@ -203,7 +222,7 @@ def _request(body: CaptureCreate) -> CaptureRequest:
         ),
         local_storage=auth.localStorage,
         headers=auth.headers,
-        basic=auth.basic is not None,
+        basic=None if auth.basic is None else (auth.basic.username, auth.basic.password),
         webhook_url=body.webhookUrl,
         retention=body.retention,
         css=body.css,
@@ -237,14 +256,16 @@ async def delete_capture(call: ApiCall) -> CaptureOut:
 
 
 async def show_capture_status(call: ApiCall) -> CaptureStatusOut:
-    stats = await capture_status(call.ctx)
-    age = None if stats.oldest_queued_at is None else max(0.0, time.time() - stats.oldest_queued_at)
+    status = await capture_status(call.ctx, call.namespace)
+    stats = status.queue
     return CaptureStatusOut(
         workers=stats.workers,
         running=stats.workers > 0,
         queued=stats.queued,
         processing=stats.processing,
-        oldestQueuedAge=age,
+        oldestQueuedAge=status.oldest_queued_age,
+        dedicatedBrowsers=status.dedicated_browsers,
+        dedicatedPoolRunning=status.dedicated_pool_running,
     )
 
 
