@@ -14,4 +14,5 @@ postgres.py      PostgresAccountStore, several nodes on one database (schema in 
 memory.py        MemoryAccountStore, for tests and throwaway demos
 factory.py       build_account_store(settings)
 secrets.py       SecretBox: storage credentials sealed at rest; keyring.py: the process's box
+tokens.py        TokenSigner: the gateway's own HMAC tokens (receipts, code digests, result links, CSRF), per Purpose
 """

@@ -3,25 +3,23 @@
 A receipt says which workspace went, when, and how many records of each kind were removed. Its signature is
 HMAC-SHA256 over the receipt's canonical JSON (sorted keys, no spaces, ASCII), every field but ``signature``
 included, by a key derived from the gateway's secret key for this purpose alone
-(``SecretBox.derive_key(RECEIPT_PURPOSE)``). Anyone holding the receipt can show it; only a gateway with the
+(``TokenSigner`` with ``Purpose.DELETION_RECEIPT``). Anyone holding the receipt can show it; only a gateway with the
 same ``secret_key`` can check it (``imgate receipt verify``), in constant time. Rotating ``secret_key``
 makes earlier receipts unverifiable: keep the old key with the receipts if they must stay checkable.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from gateway.accounts.secrets import SecretBox
+from gateway.accounts.tokens import Purpose, TokenSigner
 
 RECEIPT_KIND = "imgate.deletion-receipt"
 RECEIPT_VERSION = 1
-RECEIPT_PURPOSE = "imgate deletion receipts v1"
 _ALGORITHM = "HMAC-SHA256"
 
 
@@ -49,15 +47,14 @@ class Receipt:
         return {**self.payload(), "signature": self.signature}
 
 
-def _signature(secrets: SecretBox, payload: Mapping[str, Any]) -> str:
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
-    key = secrets.derive_key(RECEIPT_PURPOSE)
-    return hmac.new(key, canonical.encode("ascii"), hashlib.sha256).hexdigest()
+def _canonical(payload: Mapping[str, Any]) -> str:
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
 
 
 def sign_receipt(secrets: SecretBox, namespace: str, deleted_at: float, removed: Mapping[str, int]) -> Receipt:
     unsigned = Receipt(namespace, deleted_at, dict(removed))
-    return Receipt(namespace, deleted_at, dict(removed), _signature(secrets, unsigned.payload()))
+    signature = TokenSigner(secrets).sign(Purpose.DELETION_RECEIPT, _canonical(unsigned.payload()))
+    return Receipt(namespace, deleted_at, dict(removed), signature)
 
 
 def receipt_is_genuine(secrets: SecretBox, receipt: object) -> bool:
@@ -69,7 +66,7 @@ def receipt_is_genuine(secrets: SecretBox, receipt: object) -> bool:
         return False
     payload = {name: value for name, value in receipt.items() if name != "signature"}
     try:
-        expected = _signature(secrets, payload)
+        canonical = _canonical(payload)
     except (TypeError, ValueError):  # not JSON (a set, NaN, a non-string key): nothing we signed
         return False
-    return hmac.compare_digest(expected.encode("ascii"), signature.encode("ascii", "replace"))
+    return TokenSigner(secrets).verify(Purpose.DELETION_RECEIPT, canonical, signature)

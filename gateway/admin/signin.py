@@ -10,8 +10,8 @@ The dashboard is the adapter (its cookies and CSRF tokens are its own); every ru
 - at most 3 codes per address and ``signin_codes_per_client`` per client address in 15 minutes -
   ``SIGNIN_LIMITED`` with ``Retry-After`` (counted and stored in one store call, so parallel requests cannot
   get past the limit together);
-- codes are stored as HMAC-SHA256 under a key derived from the gateway's secret key and compared with
-  ``hmac.compare_digest``; a leaked database does not give codes away, even with 10^8 hashes tried.
+- codes are stored as HMAC-SHA256 under a key derived from the gateway's secret key and compared in constant
+  time (``gateway.accounts.tokens``); a leaked database does not give codes away, even with 10^8 hashes tried.
 
 Asking for a code answers the same whether or not the address has an account: a first sign-in creates one, so
 every well-formed address gets a code. With ``signup = "invite"`` only an address that is a member of some
@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import hmac
 import logging
 import math
 import secrets
@@ -50,6 +49,7 @@ from dataclasses import dataclass
 
 from gateway.accounts.signin import Session, SignInCode, SignInStore
 from gateway.accounts.store import AccountStore, UserExists
+from gateway.accounts.tokens import Purpose, TokenSigner
 from gateway.accounts.users import InvalidEmail, Membership, User, normalise_email
 from gateway.admin.audit import audit_call
 from gateway.admin.context import AdminContext
@@ -77,24 +77,31 @@ TOUCH_EVERY = 60.0
 _MAX_SESSION_ID = 100
 
 
+def _code_message(email: str, code: str) -> str:
+    # The address is part of the message: a code is good for the address it was sent to only.
+    return f"{email}\n{code}"
+
+
 @dataclass(frozen=True, slots=True)
 class SignInSetup:
-    """What sign-in needs besides the admin context: the mailer of the codes, their HMAC key, the clock."""
+    """What sign-in needs besides the admin context: the mailer of the codes, their signer, the clock."""
 
     mailer: Mailer
-    # HMAC key of code digests (derived from the gateway's secret key).
-    code_key: bytes
+    # Signs code digests (``Purpose.SIGNIN_CODE``, a key derived from the gateway's secret key).
+    tokens: TokenSigner
     codes_per_client: int
     clock: Clock = time.time
 
     @classmethod
     def over(cls, ctx: AdminContext, mailer: Mailer, clock: Clock = time.time) -> SignInSetup:
-        key = ctx.secrets.derive_key("dashboard-signin-code")
-        return cls(mailer, key, ctx.settings.signin_codes_per_client, clock)
+        return cls(mailer, TokenSigner(ctx.secrets), ctx.settings.signin_codes_per_client, clock)
 
     def digest(self, email: str, code: str) -> str:
-        # The address is part of the message: a code is good for the address it was sent to only.
-        return hmac.new(self.code_key, f"{email}\n{code}".encode(), hashlib.sha256).hexdigest()
+        """What the store keeps of a code sent to ``email``."""
+        return self.tokens.sign(Purpose.SIGNIN_CODE, _code_message(email, code))
+
+    def code_matches(self, email: str, code: str, digest: str) -> bool:
+        return self.tokens.verify(Purpose.SIGNIN_CODE, _code_message(email, code), digest)
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,7 +213,7 @@ async def _check_code(ctx: AdminContext, setup: SignInSetup, email: str, typed: 
     if not await ctx.call(codes.claim_attempt, record.code_id, MAX_ATTEMPTS):
         # Unused and unexpired, so its attempts are spent (or it was used a moment ago: both are dead).
         raise CodeLocked()
-    if not hmac.compare_digest(setup.digest(normal, code), record.digest):
+    if not setup.code_matches(normal, code, record.digest):
         raise CodeInvalid()
     if not await ctx.call(codes.use_code, record.code_id, now):
         raise CodeExpired()  # the same code, used by a request racing this one

@@ -44,7 +44,7 @@ class DashboardRuntime:
         return cls(
             ctx,
             SignInSetup.over(ctx, mailer, clock),
-            CsrfTokens(ctx.secrets.derive_key("dashboard-csrf")),
+            CsrfTokens(ctx.secrets),
             proxies,
             HostRouting(ctx.settings.public_hosts, proxies),
         )

@@ -5,17 +5,16 @@ The session itself (its lifetime, idle expiry, what the store keeps) is the admi
 Secure whenever the request came over TLS, path ``/_/dashboard``) that lives as long as a session can.
 
 CSRF tokens are HMACs of what the form is bound to: the session id once signed in, and before that a random
-value in a short-lived cookie of its own (the sign-in forms). Nothing is stored for them; they are checked with
-``hmac.compare_digest`` on every POST. SameSite=Lax already keeps other sites' POSTs from carrying the cookie;
-the token is the second lock, for browsers and proxies that get SameSite wrong.
+value in a short-lived cookie of its own (the sign-in forms). Nothing is stored for them; they are checked in
+constant time on every POST (``gateway.accounts.tokens``, ``Purpose.CSRF``). SameSite=Lax already keeps other
+sites' POSTs from carrying the cookie; the token is the second lock, for browsers and proxies that get SameSite
+wrong.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-from dataclasses import dataclass
-
+from gateway.accounts.secrets import SecretBox
+from gateway.accounts.tokens import Purpose, TokenSigner
 from gateway.admin.signin import MAX_AGE
 
 COOKIE = "imgate_session"
@@ -24,13 +23,20 @@ COOKIE_PATH = "/_/dashboard"
 COOKIE_MAX_AGE = int(MAX_AGE)
 
 
-@dataclass(frozen=True, slots=True)
 class CsrfTokens:
-    # HMAC key of CSRF tokens (derived from the gateway's secret key).
-    key: bytes
+    __slots__ = ("_tokens",)
+
+    def __init__(self, secrets: SecretBox) -> None:
+        self._tokens = TokenSigner(secrets)
 
     def token(self, binding: str) -> str:
-        return hmac.new(self.key, f"csrf\n{binding}".encode(), hashlib.sha256).hexdigest()
+        return self._tokens.sign(Purpose.CSRF, _message(binding))
 
     def ok(self, binding: str, given: str) -> bool:
-        return bool(binding) and hmac.compare_digest(self.token(binding).encode(), given.encode())
+        return bool(binding) and self._tokens.verify(Purpose.CSRF, _message(binding), given)
+
+
+def _message(binding: str) -> str:
+    # The key is CSRF's alone, so the prefix adds nothing; it is in every token issued, and forms open in
+    # browsers must stay good.
+    return f"csrf\n{binding}"

@@ -23,6 +23,7 @@ from gateway.accounts.secrets import SecretBox
 from gateway.accounts.usage import UsageCounts
 from gateway.admin import AdminContext, MarkChanges, NotFound, OriginChanges, WorkspaceChanges
 from gateway.admin.presets import put_preset
+from gateway.admin.receipts import receipt_is_genuine, sign_receipt
 from gateway.admin.signing import rotate_secret
 from gateway.cache.keys import cache_key
 from gateway.cache.results import CachedResult
@@ -265,3 +266,28 @@ async def test_the_receipt_key_is_derived_not_the_fernet_key(ctx: AdminContext, 
     assert receipt.signature == hmac.new(key, canonical, hashlib.sha256).hexdigest()
     fernet_key = ctx.secrets._key  # the raw key material, read here only to show it is not what signs
     assert receipt.signature != hmac.new(fernet_key, canonical, hashlib.sha256).hexdigest()
+
+
+# A receipt as the gateway signed it before ``TokenSigner`` (key, fields and signature computed then), as its
+# holder keeps it in a file: it must keep verifying, and signing the same fields must give the same signature.
+PINNED_KEY = base64.urlsafe_b64encode(b"imgate-tokens-test-key-32-bytes!")
+PINNED_RECEIPT = {
+    "kind": "imgate.deletion-receipt",
+    "version": 1,
+    "algorithm": "HMAC-SHA256",
+    "namespace": "acme",
+    "deleted_at": 1700000000.5,
+    "removed": {"marks": 2, "api_keys": 1, "stored_outputs": 0},
+    "signature": "5fef452030ee5b4761110f96254bef00d8b780d20dc5c90aed6cb2cdfdc7eab8",
+}
+
+
+def test_a_receipt_signed_before_still_verifies_and_signs_the_same() -> None:
+    box = SecretBox(PINNED_KEY)
+    assert receipt_is_genuine(box, PINNED_RECEIPT)
+    assert receipt_is_genuine(box, json.loads(json.dumps(PINNED_RECEIPT)))
+    again = sign_receipt(box, "acme", 1700000000.5, {"marks": 2, "api_keys": 1, "stored_outputs": 0})
+    assert again.as_dict() == PINNED_RECEIPT
+    assert not receipt_is_genuine(box, {**PINNED_RECEIPT, "deleted_at": 1700000000.25})
+    assert not receipt_is_genuine(SecretBox(Fernet.generate_key()), PINNED_RECEIPT)
+    assert not receipt_is_genuine(box, {**PINNED_RECEIPT, "signature": "é" * 64})
