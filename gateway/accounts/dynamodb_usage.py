@@ -24,6 +24,8 @@ from gateway.accounts.usage import (
 )
 
 _ERROR = "err_"
+# A key no item has (namespaces are lower case): reading it costs one small read and finds nothing.
+_PROBE_KEY = ("WS#_HEALTH_", "USAGE#_HEALTH_")
 
 
 def _daily(namespace: str, item: Item) -> DailyUsage:
@@ -81,6 +83,13 @@ class DynamoUsageStore:
                 chunk = []
             chunk.append(group)
         self._flush(chunk)
+
+    def healthy(self) -> bool:
+        try:
+            self._table.get(*_PROBE_KEY)
+        except Exception:
+            return False
+        return True
 
     def _flush(self, chunk: list[list[Item]]) -> None:
         if not chunk or self._table.transact([action for group in chunk for action in group]):

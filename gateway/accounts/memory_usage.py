@@ -37,6 +37,9 @@ class MemoryUsageStore:
                 if known[namespace]:
                     self._days.setdefault((namespace, day), UsageCounts()).merge(counts)
 
+    def healthy(self) -> bool:
+        return True  # this process's memory: reachable while the process runs
+
     def forget(self, namespace: str) -> None:
         """The workspace was deleted: its counters go with it."""
         self.delete_workspace(namespace)

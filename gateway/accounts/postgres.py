@@ -118,9 +118,10 @@ class PostgresAccountStore:
         with self._pool.connection() as conn, conn.transaction():
             yield conn
 
-    def query(self, sql: str, params: tuple[object, ...] = ()) -> list[DictRow]:
-        """Rows of one read."""
-        with self._pool.connection() as conn:
+    def query(self, sql: str, params: tuple[object, ...] = (), *, timeout: float | None = None) -> list[DictRow]:
+        """Rows of one read; ``timeout``: seconds to wait for a connection from the pool, when not the pool's own
+        ``CONNECT_TIMEOUT`` (psycopg_pool's PoolTimeout once they pass)."""
+        with self._pool.connection(timeout=timeout) as conn:
             return conn.execute(sql, params).fetchall()
 
     def execute(self, sql: str, params: tuple[object, ...] = ()) -> int:

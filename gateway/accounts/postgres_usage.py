@@ -49,6 +49,11 @@ _DAYS = """
     FROM usage_days WHERE namespace = %s AND day BETWEEN %s AND %s ORDER BY day
 """
 
+_PROBE = "SELECT 1 FROM usage_days LIMIT 1"
+# Seconds the health check waits for a connection: with the server gone the pool would wait its whole connect
+# timeout, and the flusher asks every interval, in every worker.
+_PROBE_TIMEOUT = 2.0
+
 
 class PostgresUsageStore:
     def __init__(self, store: PostgresAccountStore) -> None:
@@ -77,6 +82,14 @@ class PostgresUsageStore:
             # A workspace of the batch was deleted between the EXISTS and the insert; its counts go with it,
             # and the rest of the batch is written again without it.
             self.add_batch({key: counts for key, counts in batch.items() if self._exists(key[0])})
+
+    def healthy(self) -> bool:
+        try:
+            # The counters' own table, over the pool the flushes take their connections from.
+            self._store.query(_PROBE, timeout=_PROBE_TIMEOUT)
+        except Exception:
+            return False
+        return True
 
     def _exists(self, namespace: str) -> bool:
         return bool(self._store.query("SELECT 1 FROM workspaces WHERE namespace = %s", (namespace,)))

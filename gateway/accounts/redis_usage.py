@@ -113,10 +113,10 @@ class RedisUsageStore:
                 continue  # another namespace's, one that starts with this one and a ':'
         return found
 
-    def ping(self) -> bool:
+    def healthy(self) -> bool:
         try:
             return bool(self._redis.ping())
-        except redis.RedisError:
+        except Exception:
             return False
 
     def close(self) -> None:

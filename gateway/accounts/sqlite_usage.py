@@ -46,6 +46,7 @@ _DAYS = """
     SELECT day, requests, hits_memory, hits_store, renders, captures, bytes_out, not_modified
     FROM usage_days WHERE namespace = ? AND day BETWEEN ? AND ? ORDER BY day
 """
+_PROBE = "SELECT 1 FROM usage_days LIMIT 1"
 # Days are stored as ISO dates, so these bounds take in every day a ``date`` can be.
 _EVERY_DAY = (date.min.isoformat(), date.max.isoformat())
 
@@ -70,6 +71,14 @@ class SqliteUsageStore:
                 for code, n in counts.errors.items():
                     if n:
                         db.execute(_ADD_ERROR, (namespace, stamp, code, n, namespace))
+
+    def healthy(self) -> bool:
+        try:
+            # The counters' own table: a file that lost it (or cannot be read) cannot take counts either.
+            self._store.query(_PROBE)
+        except Exception:
+            return False
+        return True
 
     def days(self, namespace: str, first: date, last: date) -> list[DailyUsage]:
         check_range(first, last)

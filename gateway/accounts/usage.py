@@ -17,6 +17,8 @@ Semantics every implementation keeps (``tests/gateway/accounts/usage_contract.py
 - ``month_totals`` sums a UTC calendar month (what monthly quotas are checked against).
 - ``all_days`` answers what ``days`` would over every stored day (no range cap: the export holds them all);
   ``delete_workspace`` deletes them, after which ``all_days`` answers ``[]``.
+- ``healthy`` answers whether the store can take counts now, with one cheap round trip (or none, in memory);
+  it never raises (any error is ``False``) and logs nothing, so no address or credential can reach a log line.
 """
 
 from __future__ import annotations
@@ -115,6 +117,10 @@ class UsageStore(Protocol):
 
     def delete_workspace(self, namespace: str) -> int:
         """Delete every counter of the workspace; how many days went (the deletion receipt counts them)."""
+        ...
+
+    def healthy(self) -> bool:
+        """Whether the store can take counts now: one cheap call, ``False`` on any error, never raises."""
         ...
 
 

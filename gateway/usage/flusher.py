@@ -3,7 +3,8 @@
 One task per worker process. Each flush takes the counts gathered so far (on the event loop, where they are
 counted, so no lock is needed), adds them to the store in a worker thread (the stores block), and on failure
 gives them back so the next flush adds them: a store that is down for a while loses nothing; a crash loses at
-most one interval. ``aclose`` flushes what is left, so a clean shutdown loses nothing.
+most one interval. ``aclose`` flushes what is left, so a clean shutdown loses nothing. A flush with nothing to
+add asks the store whether it is healthy instead, so ``healthy`` follows the store in every worker, busy or not.
 """
 
 from __future__ import annotations
@@ -45,11 +46,12 @@ class UsageFlusher:
 
     @property
     def healthy(self) -> bool:
-        """False while the last flush failed (the counts wait in memory for the next one)."""
+        """False while the last flush, or the last check of the store when there was nothing to add, failed
+        (the counts wait in memory for the next flush)."""
         return not self._failing
 
     async def flush(self) -> bool:
-        """Add what was counted so far; True when the store took it (or there was nothing)."""
+        """Add what was counted so far; True when the store took it (or, with nothing to add, is healthy)."""
         async with self._lock:  # the periodic flush and the one at shutdown never run at once
             pending = self._hooks.take()
             if self._hooks.dropped != self._reported_dropped:
@@ -59,27 +61,40 @@ class UsageFlusher:
                 )
                 self._reported_dropped = self._hooks.dropped
             if not pending:
-                # Nothing to add: a store that can be asked (Redis) is asked, so a worker that served nothing
-                # lately still reports the store the way the workers that did see it.
-                ping = getattr(self._store, "ping", None)
-                if ping is not None:
-                    self._failing = not await asyncio.to_thread(ping)
+                # Nothing to add: the store is asked instead, so a worker that served nothing lately still
+                # reports the store the way the workers that did see it.
+                if await asyncio.to_thread(self._store_is_healthy):
+                    self._recovered()
+                else:
+                    self._failed("usage: the store failed its health check; counters wait in memory until it passes")
                 return not self._failing
             try:
                 await asyncio.to_thread(self._store.add_batch, pending)
             except Exception as exc:
                 self._hooks.give_back(pending)
-                if not self._failing:
-                    log.warning(
-                        "usage: adding the counters to the store failed (%s); kept for the next flush",
-                        type(exc).__name__,
-                    )
-                self._failing = True
+                self._failed(
+                    "usage: adding the counters to the store failed (%s); kept for the next flush", type(exc).__name__
+                )
                 return False
-            if self._failing:
-                log.info("usage: the store takes the counters again")
-            self._failing = False
+            self._recovered()
             return True
+
+    def _store_is_healthy(self) -> bool:
+        try:
+            return bool(self._store.healthy())
+        except Exception:
+            # ``healthy`` never raises by contract; one that did must not end the periodic flush.
+            return False
+
+    def _failed(self, message: str, *args: object) -> None:
+        if not self._failing:  # logged once when it starts, not once per interval while it lasts
+            log.warning(message, *args)
+        self._failing = True
+
+    def _recovered(self) -> None:
+        if self._failing:
+            log.info("usage: the store takes the counters again")
+        self._failing = False
 
     async def aclose(self) -> None:
         task, self._task = self._task, None

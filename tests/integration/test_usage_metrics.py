@@ -238,8 +238,8 @@ def test_redis_away_is_degraded_and_the_counts_wait_for_it(tmp_path: Path, image
         # health says degraded, and the counts wait in the workers' memory.
         for _ in range(6):
             assert get(f"{gw.url}/demo/{IMAGE}", params={"w": "30"}).status_code == 200
-        # Each worker finds out at its own next flush or ping: wait until several answers in a row (either
-        # worker's) say so.
+        # Each worker finds out at its own next flush (one with nothing to add asks the store's healthy()):
+        # wait until several answers in a row (either worker's) say so.
         wait_for(lambda: all(redis_check(gw) == {"status": "degraded"} for _ in range(4)))
         health = get(f"{gw.url}/_/health")
         assert health.status_code == 200 and health.json()["status"] == "degraded"

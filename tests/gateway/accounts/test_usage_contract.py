@@ -1,24 +1,35 @@
-"""The usage store contract, run against the SQLite and memory account stores and against Redis."""
+"""The usage store contract, run against every account store's usage counters and against Redis."""
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from datetime import date
 from pathlib import Path
 
+import psycopg
 import pytest
+from psycopg import sql
 
+from gateway.accounts.dynamodb import DynamoAccountStore
 from gateway.accounts.memory import MemoryAccountStore
 from gateway.accounts.models import Workspace
+from gateway.accounts.postgres import PostgresAccountStore
 from gateway.accounts.redis_usage import RedisUsageStore
 from gateway.accounts.sqlite import SqliteAccountStore
 from gateway.accounts.store import AccountStore
 from gateway.accounts.usage import UsageCounts, UsageStore
 from tests.gateway.accounts.dynamodb_support import dynamodb_store, dynamodb_table  # noqa: F401 - a fixture
-from tests.gateway.accounts.postgres_support import postgres_dsn, postgres_store  # noqa: F401 - postgres_dsn: a fixture
-from tests.gateway.accounts.usage_contract import DAY, UsageStoreContract
+from tests.gateway.accounts.postgres_support import (  # noqa: F401 - postgres_dsn: a fixture
+    SERVER,
+    postgres_dsn,
+    postgres_store,
+)
+from tests.gateway.accounts.usage_contract import DAY, Outage, UsageStoreContract
 from tests.gateway.usage.redis_process import redis_server
+from tests.support.moto_server import REGION, MotoServer
 
 
 @pytest.fixture(scope="module")
@@ -64,6 +75,43 @@ def workspace(backend: tuple[AccountStore, UsageStore]) -> Callable[[str], None]
         backend[0].create_workspace(Workspace(namespace=namespace))
 
     return create
+
+
+@pytest.fixture(params=["redis", "postgres", "dynamodb"])
+def outage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Outage]:
+    """A store on a server of this test's own, so taking it away disturbs no other test."""
+    with ExitStack() as stack:
+        if request.param == "redis":
+            server = ExitStack()
+            stack.callback(server.close)
+            url = server.enter_context(redis_server(tmp_path))
+            redis_usage = RedisUsageStore(url)
+            stack.callback(redis_usage.close)
+            yield Outage(redis_usage, server.close, url.removeprefix("redis://").removesuffix("/0"))
+        elif request.param == "postgres":
+            request.getfixturevalue("postgres_dsn")  # the server answers (or the test skips, off CI)
+            database = f"imgate_test_{secrets.token_hex(6)}"
+            name = sql.Identifier(database)
+
+            def admin(statement: sql.Composed) -> None:
+                with psycopg.connect(f"{SERVER} dbname=postgres", autocommit=True) as conn:
+                    conn.execute(statement)
+
+            def drop() -> None:
+                admin(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
+
+            admin(sql.SQL("CREATE DATABASE {}").format(name))
+            stack.callback(drop)
+            accounts = PostgresAccountStore(f"{SERVER} dbname={database}")
+            stack.callback(accounts.close)
+            yield Outage(accounts.usage, drop, "127.0.0.1:5432")
+        else:
+            moto: MotoServer = request.getfixturevalue("own_moto")
+            table = f"imgate-test-{secrets.token_hex(6)}"
+            dynamo = DynamoAccountStore(table, region=REGION, endpoint_url=moto.endpoint)
+            stack.callback(dynamo.close)
+            # botocore makes three attempts, with a backoff between them, before the check gives up.
+            yield Outage(dynamo.usage, moto.stop, moto.endpoint.removeprefix("http://"), answers_within=15.0)
 
 
 class TestUsageStores(UsageStoreContract):

@@ -1,13 +1,18 @@
-"""The ``UsageStore`` contract: one suite every usage store runs (SQLite, memory, Redis).
+"""The ``UsageStore`` contract: one suite every usage store runs (SQLite, memory, Redis, PostgreSQL, DynamoDB).
 
-A test module subclasses ``UsageStoreContract`` and provides ``usage`` (a new, empty store) and ``workspace``
-(a callable that makes a namespace known, for the stores that drop counts of unknown namespaces).
+A test module subclasses ``UsageStoreContract`` and provides ``usage`` (a new, empty store), ``workspace``
+(a callable that makes a namespace known, for the stores that drop counts of unknown namespaces) and ``outage``
+(an ``Outage``: a store whose server the test can take away; only the stores that have a server to lose
+provide one, SQLite and memory are always up).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -15,6 +20,15 @@ import pytest
 from gateway.accounts.usage import DailyUsage, UsageCounts, UsageStore, UsageTotals
 
 DAY = date(2026, 3, 14)
+
+
+@dataclass(frozen=True)
+class Outage:
+    usage: UsageStore  # reachable until ``cut`` is called
+    cut: Callable[[], None]  # takes its server away (stopped, or its database dropped)
+    address: str  # where the server was, which no log line may name
+    # Seconds ``healthy`` may take to say no once the server is gone: the flusher asks every interval.
+    answers_within: float = 5.0
 
 
 def counts(**values: int) -> UsageCounts:
@@ -144,3 +158,25 @@ class UsageStoreContract:
         assert usage.delete_workspace("acme") == 0
         usage.add("acme", DAY, counts(requests=5))  # counting starts again from nothing, errors included
         assert [(u.requests, dict(u.errors)) for u in usage.all_days("acme")] == [(5, {})]
+
+    def test_a_reachable_store_is_healthy(self, usage: UsageStore, workspace: Callable[[str], None]) -> None:
+        workspace("acme")
+        assert usage.healthy() is True
+        usage.add("acme", DAY, counts(requests=1))
+        assert usage.healthy() is True
+        assert [u.requests for u in usage.days("acme", DAY, DAY)] == [1]  # asking changed no count
+
+    def test_an_unreachable_store_is_unhealthy_without_raising(
+        self, outage: Outage, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        assert outage.usage.healthy() is True
+        outage.cut()
+        with caplog.at_level(logging.DEBUG):
+            # Asked more than once: the first ask may only find a broken connection, a later one waits for a
+            # new one. Each is an answer, never an error, and a prompt one.
+            for _ in range(3):
+                started = time.monotonic()
+                assert outage.usage.healthy() is False
+                assert time.monotonic() - started < outage.answers_within
+        ours = [record.getMessage() for record in caplog.records if record.name.startswith(("imgate", "gateway"))]
+        assert not [line for line in ours if outage.address in line]

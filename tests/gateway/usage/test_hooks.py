@@ -146,6 +146,9 @@ class BrokenStore:
     def delete_workspace(self, namespace: str) -> int:
         return self.inner.delete_workspace(namespace)
 
+    def healthy(self) -> bool:
+        return self.up
+
 
 @pytest.mark.anyio
 async def test_a_failed_flush_keeps_the_counts_for_the_next(accounts: AccountStore) -> None:
