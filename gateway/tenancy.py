@@ -1,4 +1,5 @@
-"""Namespace -> tenant (workspace record, its live source, compiled policy, marks and rules), cached per process.
+"""Namespace -> tenant (workspace record, its live source, compiled policy, marks, rules and plan limits), cached
+per process.
 
 The request path's resolve step. A namespace that does not match the namespace pattern is refused before
 any lookup: it cannot name a workspace, so it costs the store nothing and takes no room in the cache.
@@ -34,6 +35,7 @@ from dataclasses import dataclass, field
 from cachetools import TTLCache
 
 from gateway.accounts.models import NAMESPACE_RE, MarkPreset, Workspace
+from gateway.accounts.plans import PlanLimits
 from gateway.accounts.store import AccountStore
 from gateway.cache.singleflight import SingleFlight
 from gateway.domains.normalise import bindable
@@ -59,6 +61,15 @@ class Tenant:
     policy: WorkspacePolicy
     marks: Mapping[str, MarkPreset] = field(default_factory=dict)
     rules: tuple[CompiledRule, ...] = ()
+    # The workspace's plan with the operator's overrides, and the capture retention that plan lets it keep,
+    # worked out once: the request path reads them on every plan and every admit, and a tenant is made once
+    # per revision of the workspace (``Tenancy._load``), the only thing they depend on.
+    limits: PlanLimits = field(init=False)
+    retention_in_force: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.limits = self.workspace.limits()
+        self.retention_in_force = self.workspace.retention_in_force(self.limits)
 
 
 def compile_policy(workspace: Workspace) -> WorkspacePolicy:

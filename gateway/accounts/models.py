@@ -121,10 +121,12 @@ class Workspace:
         """What this workspace may do: its plan with the operator's overrides."""
         return effective_limits(self.plan, self.limit_overrides)
 
-    def retention_in_force(self) -> int:
+    def retention_in_force(self, limits: PlanLimits | None = None) -> int:
         """``capture_retention`` capped by the longest retention the plan offers now: a choice made on a bigger
-        plan is not honoured past a downgrade (it stays stored, and applies again after an upgrade)."""
-        return min(self.capture_retention, max(self.limits().capture_retention_options))
+        plan is not honoured past a downgrade (it stays stored, and applies again after an upgrade).
+        ``limits``: this workspace's ``limits()``, when the caller has worked them out already."""
+        plan = limits if limits is not None else self.limits()
+        return min(self.capture_retention, max(plan.capture_retention_options))
 
     def purged_after(self, source_key: str) -> float:
         """The latest purge covering ``source_key``, at least the workspace's creation: older outputs are stale.

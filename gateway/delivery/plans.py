@@ -210,7 +210,7 @@ class Planner:
             if mark is not None and pdf:
                 raise ValidationError("fm: a PDF capture cannot carry a mark")
         # Capped by the plan as it is now: a retention chosen before a downgrade never outlives the new plan's.
-        retention = tenant.workspace.retention_in_force()
+        retention = tenant.retention_in_force
         negotiated = options.fm is None and Auto.FORMAT in options.auto
         return RequestPlan(
             tenant=tenant,
@@ -259,9 +259,9 @@ class Planner:
         enabled = capture_enabled(workspace.allowed_capture_domains, workspace.disabled_capture_domains, checked)
         # The retention in force names the output too: one rendered under a longer retention (before a plan
         # downgrade) carries that longer max-age, and is never served as the output of the shorter one.
-        identity = f"cap:{url}|{options.canonical()}|pdf={int(pdf)}|keep={workspace.retention_in_force()}"
+        identity = f"cap:{url}|{options.canonical()}|pdf={int(pdf)}|keep={tenant.retention_in_force}"
         # The plan decides the pool: a workspace with dedicated browsers never captures in the shared one.
-        namespace, dedicated = workspace.namespace, workspace.limits().dedicated_browsers
+        namespace, dedicated = workspace.namespace, tenant.limits.dedicated_browsers
         fetch = lambda: capture.fetch(url, options, pdf, namespace=namespace, dedicated_browsers=dedicated)  # noqa: E731
         refuse = None if enabled else CaptureDomainDisabled
         return _Source(
