@@ -163,6 +163,9 @@ def _capture(services: Services) -> Check:
         "browsers": live,
         "dedicated_pools": service.dedicated_pools if service is not None else 0,
         "dedicated_browsers": service.dedicated_live if service is not None else 0,
+        # Jobs' captures waiting for room because every pool is busy: dedicated_pools or
+        # dedicated_browsers_max is too small for this node when it stays above 0.
+        "dedicated_waiting": service.dedicated_waiting if service is not None else 0,
     }
 
 

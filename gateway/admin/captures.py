@@ -16,7 +16,8 @@ What a submission is checked for before it is queued, each refusal naming its fi
   (a domain cookie travels to all of them); localStorage entries, bounded; extra request headers (names a
   browser or a proxy owns refused) and HTTP basic credentials, which the capture gives per request only to
   hosts the workspace's capture domains allow (as at submit and as at the run), over https unless the job's
-  own page is http (gateway/jobs/scope.py, gateway/capture/interception.py).
+  own page is http and http is still allowed at the run (gateway/jobs/scope.py, gateway/capture/interception.py).
+  An http job whose allowance (the gateway's or the workspace's) was withdrawn while it waited is not run.
 
 The auth secrets are sealed with the gateway key before they are stored, and appear nowhere else.
 """
@@ -45,7 +46,7 @@ from gateway.errors import BadSignature, DomainNotAllowed, Gone, RateLimited, Va
 from gateway.jobs.links import ResultLinks
 from gateway.jobs.local import StoreQueue
 from gateway.jobs.protocol import JobQueue
-from gateway.jobs.scope import CaptureScope
+from gateway.jobs.scope import CaptureScope, http_allowed
 from gateway.jobs.spec import FM, FORMATS, JobAuth, JobSpec
 from gateway.jobs.webhooks import new_secret
 from gateway.limits.clock import iso_utc, month_of, month_start, next_month
@@ -158,7 +159,7 @@ def job_queue(ctx: AdminContext) -> JobQueue:
 
 async def submit_capture(ctx: AdminContext, namespace: str, request: CaptureRequest) -> CaptureJob:
     workspace = await load(ctx, namespace)
-    allow_http = ctx.settings.capture_jobs_allow_http and workspace.capture_jobs_allow_http
+    allow_http = http_allowed(ctx.settings.capture_jobs_allow_http, workspace)
     url = _checked_url(request.url, allow_http)
     policy = WorkspacePolicy.compile(
         workspace.allowed_origins, workspace.allowed_sources, workspace.allowed_capture_domains
@@ -244,9 +245,11 @@ class CaptureStatus:
     queue: QueueStats
     # Seconds the oldest queued job has waited; None: none is queued.
     oldest_queued_age: float | None
-    # The plan's browsers of a pool of its own (0: the shared pool), and whether this process runs it now.
+    # The plan's browsers of a pool of its own (0: the shared pool), whether this process runs it now, and how
+    # many of the workspace's captures run or wait in it here (more than its browsers: captures queue).
     dedicated_browsers: int
     dedicated_pool_running: bool
+    dedicated_pool_busy: int
 
 
 async def capture_status(ctx: AdminContext, namespace: str) -> CaptureStatus:
@@ -256,7 +259,8 @@ async def capture_status(ctx: AdminContext, namespace: str) -> CaptureStatus:
     # Asked of the running service, which holds the pools: no second record of them to drift.
     service = ctx.capture.service if ctx.capture is not None else None
     running = service is not None and service.dedicated_size(namespace) > 0
-    return CaptureStatus(stats, age, workspace.limits().dedicated_browsers, running)
+    busy = service.dedicated_busy(namespace) if service is not None else 0
+    return CaptureStatus(stats, age, workspace.limits().dedicated_browsers, running, busy)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ and the gateway and workspace allowed that), and an enabled capture domain of th
 workspace was at submit (sealed with the job) and, once the worker has read it again (``as_of``), as it is
 now. So a domain switched off or removed while the job waited gets nothing, and one added meanwhile gets
 nothing either: its owner had not allowed it when the job was submitted. Lists that no longer compile admit
-nothing.
+nothing. Plain http likewise: allowed at submit and still allowed at the run (``http_allowed``), or not at all.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, replace
 
+from gateway.accounts.models import Workspace
 from gateway.policy.captures import capture_enabled
 from gateway.policy.hosts import InvalidPattern
 from gateway.policy.urls import InvalidSourceURL, SourceURL, parse_source_url
@@ -21,6 +22,12 @@ from gateway.policy.workspace import WorkspacePolicy
 
 # Compiled capture-domain lists, per list: a job's two lists are asked for every request its page makes.
 _COMPILED_KEPT = 256
+
+
+def http_allowed(gateway_allows: bool, workspace: Workspace) -> bool:
+    """Whether the workspace's capture jobs may use plain http now: its own setting, within the gateway's
+    ``capture_jobs_allow_http`` (the operator's ceiling). Asked at submit, and again when the job runs."""
+    return gateway_allows and workspace.capture_jobs_allow_http
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,9 +40,10 @@ class CaptureScope:
     # The same two lists as the worker read them before the run; None until then.
     live: tuple[tuple[str, ...], tuple[str, ...]] | None = None
 
-    def as_of(self, allowed: tuple[str, ...], disabled: tuple[str, ...]) -> CaptureScope:
-        """This scope, narrowed to what the workspace's capture domains allow now as well."""
-        return replace(self, live=(tuple(allowed), tuple(disabled)))
+    def as_of(self, allowed: tuple[str, ...], disabled: tuple[str, ...], http: bool) -> CaptureScope:
+        """This scope, narrowed to what the workspace allows now as well: its capture domains, and plain http
+        (``http``: ``http_allowed`` as the worker read it)."""
+        return replace(self, plain_http=self.plain_http and http, live=(tuple(allowed), tuple(disabled)))
 
     def __call__(self, url: str) -> bool:
         try:

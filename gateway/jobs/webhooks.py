@@ -8,16 +8,15 @@ Delivery goes through the SSRF guard at connect time (``guarded_connector``: eve
 rebinding included; the URL was checked at submit too) and never follows a redirect, so a 30x to an internal
 address goes nowhere. A failed delivery (no 2xx, a refused or failed connection) is retried with exponential
 backoff (1 s, 2 s, 4 s, … at most 60 s apart) for ``webhook_retry_for`` seconds from the job's end, then given up
-and logged without its URL.
+and logged without its URL. Whether it may be sent at all (its workspace still active, an http:// URL still
+allowed) the workers decide before each attempt.
 
 The capture workers make one ``attempt`` at a time and keep the next one's due time in the job
-(``next_attempt_at``; ``gateway.jobs.workers``), so a restart or another worker carries on where it stopped;
-``deliver`` runs the same schedule in memory, for a caller without a job store.
+(``next_attempt_at``; ``gateway.jobs.workers``), so a restart or another worker carries on where it stopped.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import logging
@@ -51,20 +50,6 @@ class WebhookSender:
         self._timeout = timeout
         self._retry_for = retry_for
         self._first_backoff = first_backoff
-
-    async def deliver(self, url: str, body: bytes, secret: str) -> bool:
-        """POST ``body`` until a 2xx or the retry time is over; whether it was delivered."""
-        started = time.monotonic()
-        attempts = 0
-        while True:
-            attempts += 1
-            if await self.attempt(url, body, secret):
-                return True
-            due = self.next_attempt_at(attempts, started, time.monotonic())
-            if due is None:
-                log.warning("a webhook was not delivered after %d attempts; giving up", attempts)
-                return False
-            await asyncio.sleep(due - time.monotonic())
 
     def next_attempt_at(self, attempts: int, ended_at: float, now: float) -> float | None:
         """When the next attempt is due after ``attempts`` failed ones, the last at ``now``; None once that would

@@ -14,7 +14,9 @@ the store deletes the sealed form in the write that ends the job. Error messages
 Webhooks are sent by one more task: it claims the due ones (``claim_webhook``, any process's: a restarted one's
 or a stopped worker's too), makes one attempt each, and keeps the next attempt's due time in the job
 (``gateway.jobs.webhooks``), until delivered or ``webhook_retry_for`` seconds after the job ended. At least once:
-a process that stops between a send and saying so leaves it to be sent again once its claim's lease ends.
+a process that stops between a send and saying so leaves it to be sent again once its claim's lease ends. Each
+attempt reads the workspace again first: one gone or inactive, or an http:// URL its http allowance no longer
+covers (``http_allowed``, as at submit), ends the delivery unsent instead of retrying it.
 
 Also here: a heartbeat (``GET …/captures/status`` counts live workers from it) and the sweeper that deletes
 results at their retention end.
@@ -32,6 +34,7 @@ import socket
 import time
 from collections.abc import Callable, Coroutine
 from typing import Any
+from urllib.parse import urlsplit
 
 from gateway.accounts.capture_jobs import CaptureJob
 from gateway.accounts.models import Workspace
@@ -46,6 +49,7 @@ from gateway.jobs.documents import job_document
 from gateway.jobs.links import ResultLinks
 from gateway.jobs.protocol import JobQueue
 from gateway.jobs.runner import JobRunner
+from gateway.jobs.scope import http_allowed
 from gateway.jobs.spec import JobAuth, JobSpec
 from gateway.jobs.webhooks import WebhookSender
 from gateway.policy import capture_enabled, parse_source_url
@@ -142,8 +146,10 @@ class CaptureWorkers:
         try:
             workspace = await asyncio.to_thread(self._check_still_allowed, job)
             auth = JobAuth.open(self._secrets, job.auth_sealed) if job.auth_sealed else JobAuth()
-            # Headers and credentials go only where the capture domains allow them now as well as at submit.
-            auth = auth.as_of(workspace.allowed_capture_domains, workspace.disabled_capture_domains)
+            # Headers and credentials go only where the capture domains, and the http allowance, allow them now
+            # as well as at submit.
+            http = http_allowed(self._settings.capture_jobs_allow_http, workspace)
+            auth = auth.as_of(workspace.allowed_capture_domains, workspace.disabled_capture_domains, http)
             # The plan as it is now, not when the job was queued: the pool follows an upgrade or a downgrade.
             dedicated = workspace.limits().dedicated_browsers
             result = await self._runner.run(job, auth, dedicated_browsers=dedicated)
@@ -174,7 +180,8 @@ class CaptureWorkers:
                 self._webhook_due.set()  # no need to wait for the next poll
 
     def _check_still_allowed(self, job: CaptureJob) -> Workspace:
-        """The workspace may have switched the domain off (or gone) since the job was queued: no new capture then."""
+        """The workspace may have switched the domain off, or http:// pages (or gone) since the job was queued:
+        no new capture then."""
         workspace = self._store.get_workspace(job.namespace)
         if workspace is None or not workspace.active:
             raise DomainNotAllowed("the job's workspace is gone or inactive")
@@ -184,6 +191,8 @@ class CaptureWorkers:
             workspace.allowed_capture_domains, workspace.disabled_capture_domains, page
         ):
             raise DomainNotAllowed("this capture domain was disabled after the job was queued")
+        if page.scheme == "http" and not http_allowed(self._settings.capture_jobs_allow_http, workspace):
+            raise DomainNotAllowed("http:// pages were switched off for capture jobs after the job was queued")
         return workspace
 
     async def _renew(self, worker: str, job: CaptureJob) -> None:
@@ -230,9 +239,14 @@ class CaptureWorkers:
             self._webhook_due.set()
 
     async def _attempt_webhook(self, job: CaptureJob) -> bool:
-        """Whether the webhook is done with: delivered, or one that cannot be sent (no URL, no secret)."""
+        """Whether the webhook is done with: delivered, or one that may not or cannot be sent (no URL, a
+        workspace gone, inactive or no longer allowing its http:// URL, no secret)."""
         spec = JobSpec.from_json(job.spec)
         if spec.webhook_url is None:
+            return True
+        refusal = await asyncio.to_thread(self._webhook_refusal, job.namespace, spec.webhook_url)
+        if refusal is not None:
+            log.warning("a capture job's webhook was not sent: %s", refusal)
             return True
         sealed = await asyncio.to_thread(self._store.capture_jobs.webhook_secret, job.namespace)
         if sealed is None:
@@ -247,6 +261,18 @@ class CaptureWorkers:
         )
         body = json.dumps(document, separators=(",", ":")).encode()
         return await self._webhooks.attempt(spec.webhook_url, body, self._secrets.open(sealed))
+
+    def _webhook_refusal(self, namespace: str, url: str) -> str | None:
+        """Why the webhook may not be sent now, when it may not: the workspace as it is now, not as at submit.
+        The body carries signed result links, so plain http needs the allowance still in force."""
+        workspace = self._store.get_workspace(namespace)
+        if workspace is None or not workspace.active:
+            return "its workspace is gone or inactive"
+        if urlsplit(url).scheme.lower() != "https" and not http_allowed(
+            self._settings.capture_jobs_allow_http, workspace
+        ):
+            return "http:// webhooks were switched off for capture jobs after the job was queued"
+        return None
 
     async def _keep_up(self) -> None:
         """The heartbeat of this process's workers, and the result sweeper."""

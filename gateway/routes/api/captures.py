@@ -180,6 +180,11 @@ class CaptureStatusOut(ResponseBody):
         description="The gateway process that answered runs this workspace's pool now (started on a capture, "
         "closed when idle).",
     )
+    dedicatedPoolBusy: int = Field(
+        default=0,
+        description="This workspace's captures running or waiting in its pool in the gateway process that "
+        "answered; more than dedicatedBrowsers: they queue.",
+    )
 
 
 class WebhookSecretOut(ResponseBody):
@@ -266,6 +271,7 @@ async def show_capture_status(call: ApiCall) -> CaptureStatusOut:
         oldestQueuedAge=status.oldest_queued_age,
         dedicatedBrowsers=status.dedicated_browsers,
         dedicatedPoolRunning=status.dedicated_pool_running,
+        dedicatedPoolBusy=status.dedicated_pool_busy,
     )
 
 

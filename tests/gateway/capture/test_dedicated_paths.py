@@ -1,11 +1,13 @@
 """Dedicated rendering on both ways into a capture: a capture job runs in the workspace's own pool (its plan read
 when the job runs, waiting for room where a URL would be refused), and a ``?capture=`` URL of a real gateway does
-too, which ``/_/health`` counts (no namespace) and ``…/captures/status`` reports to the workspace itself, both as
-the running capture service holds them."""
+too, which ``/_/health`` counts (no namespace; jobs waiting for room too) and ``…/captures/status`` reports to the
+workspace itself (how many of its captures its pool runs or queues too), both as the running capture service
+holds them."""
 
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -55,7 +57,11 @@ def parts(tmp_path: Path, site: TestSite, plans: dict[str, str], **capture: Any)
     settings = Settings(data_dir=str(tmp_path), capture=given, capture_jobs_allow_http=True)
     store = MemoryAccountStore()
     for namespace, plan in plans.items():
-        store.create_workspace(Workspace(namespace=namespace, plan=plan, allowed_capture_domains=(host_of(site),)))
+        store.create_workspace(
+            Workspace(
+                namespace=namespace, plan=plan, allowed_capture_domains=(host_of(site),), capture_jobs_allow_http=True
+            )
+        )
     return settings, store
 
 
@@ -101,8 +107,16 @@ async def test_a_capture_job_runs_in_the_workspace_s_own_pool(tmp_path: Path, si
 @pytest.mark.anyio
 async def test_a_job_waits_for_a_dedicated_pool_when_every_one_is_busy(tmp_path: Path, site: TestSite) -> None:
     settings, store = parts(tmp_path, site, {"solo": "enterprise", "busy": "enterprise"}, timeout=40, dedicated_pools=1)
-    source = CaptureSource(settings, NetGuard())
+    # The gateway's own services: /_/health and the status report the pools their capture source runs.
+    services = build_services(settings, store)
+    ctx = ApiRuntime.build(services).ctx
+    source = services.capture
     workers = job_workers(settings, store, source)
+
+    async def waiting() -> object:
+        _, checks = await services.health()
+        return checks["capture"]["dedicated_waiting"]
+
     try:
         site.rearm()
         # The one dedicated pool this process may run is another workspace's, busy with a page that hangs.
@@ -112,12 +126,17 @@ async def test_a_job_waits_for_a_dedicated_pool_when_every_one_is_busy(tmp_path:
         )
         try:
             assert await anyio.to_thread.run_sync(site.held.wait, 30)
+            assert await waiting() == 0
             job = asyncio.ensure_future(run_job(workers, store, 1, "solo", site.url("/simple.html")))
             service = source.service
             assert service is not None
             # Waiting for room, where a capture URL would be 503 at once; not failed.
             assert await eventually(lambda: service.dedicated_waiting == 1, 30)
             assert not job.done()
+            assert await waiting() == 1
+            # The busy pool is the other workspace's: its capture runs there, none of the waiting job's.
+            assert (await capture_status(ctx, "busy")).dedicated_pool_busy == 1
+            assert (await capture_status(ctx, "solo")).dedicated_pool_busy == 0
         finally:
             site.release()
             await held
@@ -125,9 +144,10 @@ async def test_a_job_waits_for_a_dedicated_pool_when_every_one_is_busy(tmp_path:
             assert await job == "completed"
         (own,), (common,) = service.browsers("solo"), service.browsers()
         assert own.captures == 1 and common.captures == 0
+        assert await waiting() == 0 and (await capture_status(ctx, "solo")).dedicated_pool_busy == 0
     finally:
         await workers.aclose()
-        await source.aclose()
+        await services.aclose()
 
 
 @pytest.mark.anyio
@@ -183,8 +203,8 @@ def key_for(gw: GatewayProcess, namespace: str) -> str:
 
 
 def test_capture_urls_use_the_plan_s_pool_and_health_counts_it(gateway: GatewayProcess, site: TestSite) -> None:
-    def capture(namespace: str) -> None:
-        url = quote(site.url("/simple.html"), safe="")
+    def capture(namespace: str, path: str = "/simple.html") -> None:
+        url = quote(site.url(path), safe="")
         answer = httpx.get(f"{gateway.url}/{namespace}/?capture={url}&fm=png", timeout=60)
         assert answer.status_code == 200, answer.text
 
@@ -208,3 +228,15 @@ def test_capture_urls_use_the_plan_s_pool_and_health_counts_it(gateway: GatewayP
     assert "solo" not in httpx.get(f"{gateway.url}/_/health", timeout=30).text
     assert (status("solo")["dedicatedBrowsers"], status("solo")["dedicatedPoolRunning"]) == (1, True)
     assert (status("shared")["dedicatedBrowsers"], status("shared")["dedicatedPoolRunning"]) == (0, False)
+    assert (status("solo")["dedicatedPoolBusy"], shown["dedicated_waiting"]) == (0, 0)
+    # A capture of solo's held in its pool: the status counts it, as the process running the pool holds it.
+    site.rearm()
+    held = threading.Thread(target=capture, args=("solo", "/hold"))
+    held.start()
+    try:
+        assert site.held.wait(15)
+        assert status("solo")["dedicatedPoolBusy"] == 1 and status("shared")["dedicatedPoolBusy"] == 0
+    finally:
+        site.release()
+        held.join(60)
+    assert status("solo")["dedicatedPoolBusy"] == 0

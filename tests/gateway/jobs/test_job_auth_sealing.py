@@ -1,7 +1,8 @@
 """A capture job's headers and credentials as sealed at submit and opened by the worker, without a browser:
 an https job's never travel over plain http whatever the workspace allows, the capture domains they may go to
-are narrowed to the workspace as it is at the run, a job sealed in the earlier format opens the same (and a
-text that is no auth fails cleanly), and the API reference lists every refused header name."""
+and an http job's plain http are narrowed to the workspace as it is at the run, a job sealed in the earlier
+format opens the same (and a text that is no auth fails cleanly), and the API reference lists every refused
+header name."""
 
 from __future__ import annotations
 
@@ -64,12 +65,12 @@ async def test_only_an_http_jobs_headers_may_travel_over_http(tmp_path: Path, sc
 def test_the_scope_is_the_workspaces_at_submit_and_at_the_run() -> None:
     sealed = CaptureScope((PAGE_HOST, OTHER_HOST), ())
     assert sealed(f"https://{PAGE_HOST}/") and sealed(f"https://{OTHER_HOST}/")
-    switched_off = sealed.as_of((PAGE_HOST, OTHER_HOST), (OTHER_HOST,))
+    switched_off = sealed.as_of((PAGE_HOST, OTHER_HOST), (OTHER_HOST,), True)
     assert switched_off(f"https://{PAGE_HOST}/") and not switched_off(f"https://{OTHER_HOST}/")
-    removed = sealed.as_of((PAGE_HOST,), ())
+    removed = sealed.as_of((PAGE_HOST,), (), True)
     assert removed(f"https://{PAGE_HOST}/") and not removed(f"https://{OTHER_HOST}/")
     # Allowed only since the submit: not what the job's owner allowed.
-    added = CaptureScope((PAGE_HOST,), ()).as_of((PAGE_HOST, OTHER_HOST), ())
+    added = CaptureScope((PAGE_HOST,), ()).as_of((PAGE_HOST, OTHER_HOST), (), True)
     assert not added(f"https://{OTHER_HOST}/")
     assert not CaptureScope(("[",), ())(f"https://{PAGE_HOST}/")  # a list that does not compile admits nothing
     assert not sealed("not a url") and not sealed(f"ftp://{PAGE_HOST}/")
@@ -78,8 +79,28 @@ def test_the_scope_is_the_workspaces_at_submit_and_at_the_run() -> None:
         SecretBox(KEY), _sealed_before({"headers": [["X-A", PLANTED]], "allowed_domains": [OTHER_HOST]})
     )
     assert auth.network.admits(f"https://{OTHER_HOST}/")
-    assert not auth.as_of((PAGE_HOST,), ()).network.admits(f"https://{OTHER_HOST}/")
-    assert JobAuth().as_of((), ()) == JobAuth()
+    assert not auth.as_of((PAGE_HOST,), (), True).network.admits(f"https://{OTHER_HOST}/")
+    assert JobAuth().as_of((), (), True) == JobAuth()
+
+
+def test_plain_http_is_the_allowance_at_submit_and_at_the_run() -> None:
+    # An http job's scope: its headers may go over http to its capture domains.
+    sealed = CaptureScope((PAGE_HOST,), (), plain_http=True)
+    assert sealed(f"http://{PAGE_HOST}/app.js")
+    kept = sealed.as_of((PAGE_HOST,), (), True)
+    assert kept(f"http://{PAGE_HOST}/app.js") and kept(f"https://{PAGE_HOST}/app.js")
+    # Switched off while the job waited: https only from then on.
+    withdrawn = sealed.as_of((PAGE_HOST,), (), False)
+    assert not withdrawn(f"http://{PAGE_HOST}/app.js") and withdrawn(f"https://{PAGE_HOST}/app.js")
+    # Switched on only since the submit (an https job's): not what the job was sealed with.
+    assert not CaptureScope((PAGE_HOST,), ()).as_of((PAGE_HOST,), (), True)(f"http://{PAGE_HOST}/app.js")
+    # The worker's narrowing reaches the job's network auth.
+    auth = JobAuth.open(
+        SecretBox(KEY),
+        _sealed_before({"headers": [["X-A", PLANTED]], "allowed_domains": [PAGE_HOST], "plain_http": True}),
+    )
+    assert auth.as_of((PAGE_HOST,), (), True).network.admits(f"http://{PAGE_HOST}/app.js")
+    assert not auth.as_of((PAGE_HOST,), (), False).network.admits(f"http://{PAGE_HOST}/app.js")
 
 
 def _sealed_before(network: dict[str, object]) -> str:

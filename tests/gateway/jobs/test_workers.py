@@ -1,6 +1,6 @@
 """The job worker's own checks, without a browser: a job whose capture domain was switched off after it was
-queued fails with DOMAIN_NOT_ALLOWED (and its sealed secrets are deleted) instead of being captured; the sweeper
-deletes results at their retention end."""
+queued, or whose http:// page the gateway or the workspace no longer allows, fails with DOMAIN_NOT_ALLOWED (and
+its sealed secrets are deleted) instead of being captured; the sweeper deletes results at their retention end."""
 
 from __future__ import annotations
 
@@ -32,8 +32,8 @@ pytestmark = pytest.mark.anyio
 HOST = "127.0.0.1:8443"
 
 
-def _workers(tmp_path: Path, store: MemoryAccountStore, results: MemoryResultStore) -> CaptureWorkers:
-    settings = load_settings(environ={"IMGATE_DATA_DIR": str(tmp_path)})
+def _workers(tmp_path: Path, store: MemoryAccountStore, results: MemoryResultStore, **environ: str) -> CaptureWorkers:
+    settings = load_settings(environ={"IMGATE_DATA_DIR": str(tmp_path), **environ})
     guard = NetGuard()
     pool = TransformPool(1, 1)
     runner = JobRunner(CaptureSource(settings, guard), pool, pixel_budget(settings), results, url_ttl=3600)
@@ -66,6 +66,44 @@ async def test_a_domain_switched_off_after_submit_is_not_captured(tmp_path: Path
     assert failed is not None
     assert (failed.status, failed.error_code, failed.auth_sealed) == ("failed", "DOMAIN_NOT_ALLOWED", None)
     assert workers.failed == 1 and workers.completed == 0
+
+
+@pytest.mark.parametrize(
+    ("gateway_allows", "workspace_allows"),
+    [("false", True), ("true", False)],
+    ids=["by-the-gateway", "by-the-workspace"],
+)
+async def test_an_http_page_is_not_captured_once_http_was_switched_off_after_submit(
+    tmp_path: Path, gateway_allows: str, workspace_allows: bool
+) -> None:
+    store = MemoryAccountStore()
+    store.create_workspace(Workspace(namespace="acme", allowed_capture_domains=(HOST,), capture_jobs_allow_http=True))
+    url = f"http://{HOST}/"
+    spec = JobSpec(url, "png", (), (("fm", "png"),), 3600)
+    job = CaptureJob(f"cap_{2:024x}", "acme", url, spec.to_json(), 1000.0, auth_sealed="sealed")
+    assert store.capture_jobs.add(job, max_queued_workspace=5, max_queued_total=5)
+    # Submitted while both allowed http; one of them no longer does when the job runs.
+    workspace = store.get_workspace("acme")
+    assert workspace is not None
+    store.update_workspace(dataclasses.replace(workspace, capture_jobs_allow_http=workspace_allows))
+    workers = _workers(tmp_path, store, MemoryResultStore(), IMGATE_CAPTURE_JOBS_ALLOW_HTTP=gateway_allows)
+    claimed = store.capture_jobs.claim("w1", now=2000, lease=60, max_attempts=2)
+    assert claimed is not None
+    await workers._run("w1", claimed)
+    failed = store.capture_jobs.get(job.job_id)
+    assert failed is not None
+    assert (failed.status, failed.error_code, failed.auth_sealed) == ("failed", "DOMAIN_NOT_ALLOWED", None)
+    assert "http://" in (failed.error_message or "")
+    assert workers.failed == 1 and workers.completed == 0
+
+
+async def test_an_http_page_still_allowed_by_both_is_let_through(tmp_path: Path) -> None:
+    store = MemoryAccountStore()
+    store.create_workspace(Workspace(namespace="acme", allowed_capture_domains=(HOST,), capture_jobs_allow_http=True))
+    url = f"http://{HOST}/"
+    job = CaptureJob(f"cap_{3:024x}", "acme", url, JobSpec(url, "png", (), (), 3600).to_json(), 1000.0)
+    workers = _workers(tmp_path, store, MemoryResultStore(), IMGATE_CAPTURE_JOBS_ALLOW_HTTP="true")
+    assert workers._check_still_allowed(job).namespace == "acme"
 
 
 async def test_the_sweeper_deletes_results_at_retention_end(tmp_path: Path) -> None:
