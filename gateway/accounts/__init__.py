@@ -11,6 +11,7 @@ audit.py         AuditEntry, AuditPage and its cursor
 networks.py      a workspace's IP allowlist: CIDR entries in normal form, address matching
 sqlite.py        SqliteAccountStore (schema and row mapping in sqlite_schema.py)
 postgres.py      PostgresAccountStore, several nodes on one database (schema in postgres_schema.py)
+postgres_logs.py keeps the server's address and database name out of psycopg's own log lines
 memory.py        MemoryAccountStore, for tests and throwaway demos
 factory.py       build_account_store(settings)
 secrets.py       SecretBox: storage credentials sealed at rest; keyring.py: the process's box

@@ -750,7 +750,7 @@ class DynamoAccountStore:
         return len(old)
 
     def close(self) -> None:
-        self.table.client.close()
+        self.table.close()
 
 
 def _number(value: int) -> dict[str, str]:

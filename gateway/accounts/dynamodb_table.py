@@ -37,6 +37,13 @@ TRANSACTION_ITEMS = 100
 # Attempts of a transaction cancelled by concurrent transactions on the same items.
 TRANSACTION_RETRIES = 12
 
+# A node that cannot reach the table fails a call within seconds instead of retrying for minutes.
+_CALL_CONFIG = Config(connect_timeout=5, read_timeout=10, retries={"max_attempts": 3, "mode": "standard"})
+# Health checks: one attempt with short timeouts, so a check of an endpoint that hangs says no within about 3 s,
+# where a call over the table's own client can take 15-30 s (three attempts and their backoff), and the usage
+# flusher holds its lock while it asks.
+_CHECK_CONFIG = Config(connect_timeout=1, read_timeout=2, retries={"total_max_attempts": 1, "mode": "standard"})
+
 
 class TransactionBusy(Exception):
     """A transaction kept conflicting with concurrent ones."""
@@ -84,13 +91,8 @@ class Table:
         create: bool = True,
     ) -> None:
         self.name = name
-        self.client = boto3.client(
-            "dynamodb",
-            region_name=region or None,
-            endpoint_url=endpoint_url or None,
-            # A node that cannot reach the table fails a call within seconds instead of retrying for minutes.
-            config=Config(connect_timeout=5, read_timeout=10, retries={"max_attempts": 3, "mode": "standard"}),
-        )
+        self.client = _client(region, endpoint_url, _CALL_CONFIG)
+        self._check_client = _client(region, endpoint_url, _CHECK_CONFIG)
         if create:
             self.create_if_missing()
 
@@ -128,6 +130,15 @@ class Table:
         self.client.update_time_to_live(
             TableName=self.name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "ttl"}
         )
+
+    def probe(self, pk: str, sk: str) -> None:
+        """Read one item over the health checks' client (one attempt, 1 s to connect, 2 s to read): returns once
+        the table answered, raises as ``get`` does, both within about 3 s."""
+        self._check_client.get_item(TableName=self.name, Key=key(pk, sk))
+
+    def close(self) -> None:
+        self.client.close()
+        self._check_client.close()
 
     # -- single items -------------------------------------------------------------------------------
 
@@ -328,6 +339,10 @@ class Table:
             yield
         finally:
             self.delete(f"LOCK#{scope}", "LOCK", condition="holder = :me", values={":me": s(owner)})
+
+
+def _client(region: str, endpoint_url: str, config: Config) -> Any:
+    return boto3.client("dynamodb", region_name=region or None, endpoint_url=endpoint_url or None, config=config)
 
 
 def key(pk: str, sk: str) -> Item:

@@ -24,6 +24,7 @@ from typing import Any, cast
 
 import psycopg
 from psycopg import Connection, errors
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import ConnectionPool
 
@@ -34,6 +35,7 @@ from gateway.accounts.keys import ApiKey, KeyUse
 from gateway.accounts.models import MarkPreset, MarkRule, Workspace
 from gateway.accounts.postgres_capture_jobs import PostgresCaptureJobStore
 from gateway.accounts.postgres_domains import PostgresDomainStore
+from gateway.accounts.postgres_logs import hide_server_detail
 from gateway.accounts.postgres_schema import migrate, read_version
 from gateway.accounts.postgres_signin import PostgresSignInStore
 from gateway.accounts.postgres_usage import PostgresUsageStore
@@ -74,12 +76,32 @@ Db = Connection[DictRow]
 # Seconds to wait for the first connection, and for a free one from the pool: a database that cannot be
 # reached stops start-up with an error rather than hanging.
 CONNECT_TIMEOUT = 10.0
+# What psycopg's log lines call the pool ("error connecting in 'accounts': OperationalError").
+POOL_NAME = "accounts"
+# libpq's TCP bounds for every connection, where the DSN sets none of its own: a statement sent to a server that
+# stopped acknowledging (its host gone, the network cut) fails after ``tcp_user_timeout`` ms, and an idle
+# pooled connection to such a server is found dead by keepalives (10 s idle, then 3 probes 5 s apart), rather
+# than either waiting the system's TCP retransmission limit, about 15 minutes. A server that acknowledges but is
+# slow to answer (a lock wait) is bounded by neither.
+TCP_BOUNDS: dict[str, int] = {
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 10_000,
+}
 
 
 def _columns(ws: Workspace) -> dict[str, Any]:
     """SQLite's row of the workspace, flags as integers: SQLite takes a bool for an INTEGER column, PostgreSQL
     does not, and a flag added to ``workspace_row`` later may come without its ``int()``."""
     return {name: int(value) if isinstance(value, bool) else value for name, value in workspace_row(ws).items()}
+
+
+def _bounded(dsn: str) -> str:
+    """The DSN with ``TCP_BOUNDS`` added where it sets none of its own: the operator's own values win."""
+    given = conninfo_to_dict(dsn)
+    return make_conninfo(dsn, **{name: value for name, value in TCP_BOUNDS.items() if name not in given})
 
 
 def _row(row: DictRow) -> Any:
@@ -90,6 +112,10 @@ def _row(row: DictRow) -> Any:
 
 class PostgresAccountStore:
     def __init__(self, dsn: str, *, max_connections: int = 4) -> None:
+        # The pool reconnects in the background and logs each failure with the server's own words, which name
+        # its address and the database: only the kind of error reaches the log.
+        hide_server_detail()
+        dsn = _bounded(dsn)
         # Migrate over a connection of its own first: a database that cannot be reached fails here at once
         # (psycopg's OperationalError), where the pool would keep retrying in the background until its timeout.
         with psycopg.connect(dsn, row_factory=dict_row, connect_timeout=int(CONNECT_TIMEOUT)) as conn:
@@ -99,6 +125,7 @@ class PostgresAccountStore:
             connection_class=Connection[DictRow],
             # Autocommit: a read is one round trip; every write opens its transaction itself (``transaction``).
             kwargs={"row_factory": dict_row, "autocommit": True},
+            name=POOL_NAME,
             min_size=1,
             max_size=max_connections,
             timeout=CONNECT_TIMEOUT,

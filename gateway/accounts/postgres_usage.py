@@ -50,8 +50,8 @@ _DAYS = """
 """
 
 _PROBE = "SELECT 1 FROM usage_days LIMIT 1"
-# Seconds the health check waits for a connection: with the server gone the pool would wait its whole connect
-# timeout, and the flusher asks every interval, in every worker.
+# Seconds the health check waits for a connection from the pool: with the server gone the pool would wait its
+# whole connect timeout, and the flusher asks every interval, in every worker, holding its lock.
 _PROBE_TIMEOUT = 2.0
 
 
@@ -84,8 +84,13 @@ class PostgresUsageStore:
             self.add_batch({key: counts for key, counts in batch.items() if self._exists(key[0])})
 
     def healthy(self) -> bool:
+        # The counters' own table, over the pool the flushes take their connections from. What bounds the
+        # answer: getting a connection, ``_PROBE_TIMEOUT`` (2 s; a pooled connection is handed over without a
+        # round trip, so one the server closed fails at the query, at once); the query on a connection whose
+        # server stopped acknowledging (host gone, network cut), libpq's ``tcp_user_timeout`` (10 s, the
+        # store's ``TCP_BOUNDS``). Not bounded: a server that acknowledges but does not answer, such as a
+        # query waiting for a lock on the table.
         try:
-            # The counters' own table, over the pool the flushes take their connections from.
             self._store.query(_PROBE, timeout=_PROBE_TIMEOUT)
         except Exception:
             return False

@@ -3,8 +3,10 @@
 One task per worker process. Each flush takes the counts gathered so far (on the event loop, where they are
 counted, so no lock is needed), adds them to the store in a worker thread (the stores block), and on failure
 gives them back so the next flush adds them: a store that is down for a while loses nothing; a crash loses at
-most one interval. ``aclose`` flushes what is left, so a clean shutdown loses nothing. A flush with nothing to
-add asks the store whether it is healthy instead, so ``healthy`` follows the store in every worker, busy or not.
+most one interval. ``aclose`` flushes what is left, so a clean shutdown loses nothing. A periodic flush with
+nothing to add asks the store whether it is healthy instead, so ``healthy`` follows the store in every worker,
+busy or not; the flush at shutdown does not ask (nothing reads the answer then, and the check could only delay
+the shutdown).
 """
 
 from __future__ import annotations
@@ -50,8 +52,9 @@ class UsageFlusher:
         (the counts wait in memory for the next flush)."""
         return not self._failing
 
-    async def flush(self) -> bool:
-        """Add what was counted so far; True when the store took it (or, with nothing to add, is healthy)."""
+    async def flush(self, *, check: bool = True) -> bool:
+        """Add what was counted so far; True when the store took it. With nothing to add, ``check`` asks the
+        store whether it is healthy and answers that; without it the answer is the last one, unchanged."""
         async with self._lock:  # the periodic flush and the one at shutdown never run at once
             pending = self._hooks.take()
             if self._hooks.dropped != self._reported_dropped:
@@ -61,6 +64,8 @@ class UsageFlusher:
                 )
                 self._reported_dropped = self._hooks.dropped
             if not pending:
+                if not check:
+                    return not self._failing
                 # Nothing to add: the store is asked instead, so a worker that served nothing lately still
                 # reports the store the way the workers that did see it.
                 if await asyncio.to_thread(self._store_is_healthy):
@@ -107,7 +112,7 @@ class UsageFlusher:
                 self._on_close()
             except Exception:
                 log.exception("usage: the shutdown hook failed")
-        await self.flush()
+        await self.flush(check=False)
 
     async def _run(self) -> None:
         while True:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import secrets
+import socket
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -77,6 +78,16 @@ def workspace(backend: tuple[AccountStore, UsageStore]) -> Callable[[str], None]
     return create
 
 
+@contextmanager
+def silent_listener(port: int) -> Iterator[None]:
+    """A socket on ``port`` that takes connections and never answers: an endpoint that hangs."""
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", port))
+        listener.listen(16)  # the kernel completes the handshakes; nothing ever reads or writes
+        yield
+
+
 @pytest.fixture(params=["redis", "postgres", "dynamodb"])
 def outage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Outage]:
     """A store on a server of this test's own, so taking it away disturbs no other test."""
@@ -87,7 +98,8 @@ def outage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Outage]:
             url = server.enter_context(redis_server(tmp_path))
             redis_usage = RedisUsageStore(url)
             stack.callback(redis_usage.close)
-            yield Outage(redis_usage, server.close, url.removeprefix("redis://").removesuffix("/0"))
+            host, port = url.removeprefix("redis://").removesuffix("/0").rsplit(":", 1)
+            yield Outage(redis_usage, server.close, (host, port))
         elif request.param == "postgres":
             request.getfixturevalue("postgres_dsn")  # the server answers (or the test skips, off CI)
             database = f"imgate_test_{secrets.token_hex(6)}"
@@ -104,14 +116,22 @@ def outage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Outage]:
             stack.callback(drop)
             accounts = PostgresAccountStore(f"{SERVER} dbname={database}")
             stack.callback(accounts.close)
-            yield Outage(accounts.usage, drop, "127.0.0.1:5432")
+            # Dropped under the pool's connection: the pool reconnects and logs each refusal, whose text names
+            # the server and the database.
+            yield Outage(accounts.usage, drop, ("127.0.0.1", "5432", database))
         else:
             moto: MotoServer = request.getfixturevalue("own_moto")
             table = f"imgate-test-{secrets.token_hex(6)}"
             dynamo = DynamoAccountStore(table, region=REGION, endpoint_url=moto.endpoint)
             stack.callback(dynamo.close)
-            # botocore makes three attempts, with a backoff between them, before the check gives up.
-            yield Outage(dynamo.usage, moto.stop, moto.endpoint.removeprefix("http://"), answers_within=15.0)
+
+            def hang() -> None:
+                # The endpoint still takes connections but never answers: only a read timeout ends a call, and
+                # the table's own client would wait 10 s for each of its three attempts.
+                moto.stop()
+                stack.enter_context(silent_listener(moto.port))
+
+            yield Outage(dynamo.usage, hang, ("127.0.0.1", str(moto.port)))
 
 
 class TestUsageStores(UsageStoreContract):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 
@@ -12,11 +12,12 @@ from gateway.accounts.memory import MemoryAccountStore
 from gateway.accounts.models import Workspace
 from gateway.accounts.sqlite import SqliteAccountStore
 from gateway.accounts.store import AccountStore
-from gateway.accounts.usage import DailyUsage, UsageCounts, UsageStore, UsageTotals
+from gateway.accounts.usage import DailyUsage, UsageCounts
 from gateway.cache.keys import Kind
 from gateway.delivery.hooks import Outcome
 from gateway.usage.flusher import UsageFlusher
 from gateway.usage.hooks import UsageHooks
+from tests.gateway.usage.switched_store import SwitchedStore
 
 # 2026-03-14 23:59:59 UTC, then a second later the next UTC day.
 LATE = 1773532799.0
@@ -119,40 +120,9 @@ async def test_the_flusher_adds_what_was_counted_and_flushes_the_rest_on_close(
     ]
 
 
-class BrokenStore:
-    """A usage store that is down until ``up`` is set: the flusher must keep what it could not add."""
-
-    def __init__(self, inner: UsageStore) -> None:
-        self.inner = inner
-        self.up = False
-
-    def add(self, namespace: str, day: date, counts: UsageCounts) -> None:
-        self.add_batch({(namespace, day): counts})
-
-    def add_batch(self, batch: Mapping[tuple[str, date], UsageCounts]) -> None:
-        if not self.up:
-            raise ConnectionError("the store is away")
-        self.inner.add_batch(batch)
-
-    def days(self, namespace: str, first: date, last: date) -> list[DailyUsage]:
-        return self.inner.days(namespace, first, last)
-
-    def month_totals(self, namespace: str, year: int, month: int) -> UsageTotals:
-        return self.inner.month_totals(namespace, year, month)
-
-    def all_days(self, namespace: str) -> list[DailyUsage]:
-        return self.inner.all_days(namespace)
-
-    def delete_workspace(self, namespace: str) -> int:
-        return self.inner.delete_workspace(namespace)
-
-    def healthy(self) -> bool:
-        return self.up
-
-
 @pytest.mark.anyio
 async def test_a_failed_flush_keeps_the_counts_for_the_next(accounts: AccountStore) -> None:
-    store = BrokenStore(accounts.usage)
+    store = SwitchedStore(accounts.usage, up=False)
     hooks = UsageHooks(known_only("acme"), Clock(LATE))
     flusher = UsageFlusher(hooks, store, interval=3600)
     hooks.record(outcome())
