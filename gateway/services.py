@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from gateway import metrics
 from gateway.accounts.factory import build_account_store
 from gateway.accounts.keyring import secret_box
+from gateway.accounts.secrets import SecretBox
 from gateway.accounts.store import AccountStore
+from gateway.accounts.tokens import TokenSigner
 from gateway.cache.factory import build_result_store
 from gateway.cache.memory import MemoryTier
 from gateway.cache.originals import DecodeShares, OriginalsCache
@@ -72,6 +74,8 @@ class Services:
     path: RequestPath
     hosts: HostRouting  # the gateway's own hosts, or a custom domain (gateway.web.hosts)
     domains: Rechecker  # the custom domains' periodic DNS re-check (gateway.domains.recheck)
+    secrets: SecretBox  # the gateway's key (gateway.accounts.secrets), one per process
+    tokens: TokenSigner  # the gateway's own tokens, signed with keys from ``secrets``: the process's one signer
     limits: LimitHooks | None = None  # rate limits and monthly quotas (gateway.limits); None: limiter = "off"
     usage: UsageFlusher | None = None  # adds the usage counters to their store every few seconds (gateway.usage)
     jobs: CaptureWorkers | None = None  # the capture job workers of this process (gateway.jobs)
@@ -112,6 +116,7 @@ def build_services(
     store = store or build_account_store(settings)
     guard = guard_for(settings)
     secrets = secret_box(settings)
+    tokens = TokenSigner(secrets)
     factory = SourceFactory(settings, guard, secrets)
     results = build_result_store(settings)
     pool = TransformPool(
@@ -162,7 +167,7 @@ def build_services(
     webhooks = WebhookSender(guard, timeout=settings.webhook_timeout, retry_for=settings.webhook_retry_for)
     accounting = JobAccounting(tenancy.get, request_hooks)
     queue = StoreQueue(store.capture_jobs, settings)
-    jobs = CaptureWorkers(settings, queue, store, runner, results, secrets, webhooks, accounting)
+    jobs = CaptureWorkers(settings, queue, store, runner, results, secrets, webhooks, accounting, tokens=tokens)
     return Services(
         settings,
         store,
@@ -175,6 +180,8 @@ def build_services(
         path,
         hosts,
         domains,
+        secrets,
+        tokens,
         limits=limits,
         usage=flusher,
         jobs=jobs,

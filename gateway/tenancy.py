@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 
 from cachetools import TTLCache
 
-from gateway.accounts.models import NAMESPACE_RE, MarkPreset, Workspace
+from gateway.accounts.models import NAMESPACE_RE, MarkPreset, Workspace, retention_allowed
 from gateway.accounts.plans import PlanLimits
 from gateway.accounts.store import AccountStore
 from gateway.cache.singleflight import SingleFlight
@@ -69,7 +69,7 @@ class Tenant:
 
     def __post_init__(self) -> None:
         self.limits = self.workspace.limits()
-        self.retention_in_force = self.workspace.retention_in_force(self.limits)
+        self.retention_in_force = retention_allowed(self.workspace.capture_retention, self.limits)
 
 
 def compile_policy(workspace: Workspace) -> WorkspacePolicy:

@@ -42,6 +42,13 @@ def validate_namespace(namespace: str) -> str:
     return namespace
 
 
+def retention_allowed(capture_retention: int, limits: PlanLimits) -> int:
+    """A workspace's ``capture_retention`` capped by the longest retention its ``limits`` offer: a choice made
+    on a bigger plan is not honoured past a downgrade (it stays stored, and applies again after an upgrade).
+    For a caller that has worked out the workspace's ``limits()`` already (``gateway.tenancy.Tenant``)."""
+    return min(capture_retention, max(limits.capture_retention_options))
+
+
 @dataclass(frozen=True, slots=True)
 class PurgeMarker:
     """Outputs of source keys starting with ``prefix`` rendered before ``at`` are stale."""
@@ -121,12 +128,9 @@ class Workspace:
         """What this workspace may do: its plan with the operator's overrides."""
         return effective_limits(self.plan, self.limit_overrides)
 
-    def retention_in_force(self, limits: PlanLimits | None = None) -> int:
-        """``capture_retention`` capped by the longest retention the plan offers now: a choice made on a bigger
-        plan is not honoured past a downgrade (it stays stored, and applies again after an upgrade).
-        ``limits``: this workspace's ``limits()``, when the caller has worked them out already."""
-        plan = limits if limits is not None else self.limits()
-        return min(self.capture_retention, max(plan.capture_retention_options))
+    def retention_in_force(self) -> int:
+        """``capture_retention`` as the plan allows it now (``retention_allowed``)."""
+        return retention_allowed(self.capture_retention, self.limits())
 
     def purged_after(self, source_key: str) -> float:
         """The latest purge covering ``source_key``, at least the workspace's creation: older outputs are stale.

@@ -10,6 +10,9 @@ verifies for another, and no token reveals the gateway's key::
     tokens.verify(Purpose.RESULT_LINK, "job_1.1700003600", sig)  # True
     tokens.verify(Purpose.CSRF, "job_1.1700003600", sig)  # False
 
+A process builds one signer, next to its ``SecretBox`` (``build_services``, ``AdminContext.build``), and hands it
+to every user (``ctx.tokens``), so each purpose's key is derived once per process, not once per call.
+
 A purpose's text is in every token made for it: renaming one makes every token already issued (receipts people
 keep, links in mails, open dashboard forms) stop verifying. That is why they are all listed here, once: add new
 purposes, never rename one.
@@ -57,6 +60,10 @@ class TokenSigner:
             return False
         # "replace": a character outside ASCII is never a hex digit, so such a signature is merely wrong.
         return hmac.compare_digest(expected.encode("ascii"), signature.encode("ascii", "replace"))
+
+    def signs_with(self, secrets: SecretBox) -> bool:
+        """Whether this signer's keys come from ``secrets`` itself (not merely from the same key)."""
+        return secrets is self._secrets
 
     def _key(self, purpose: Purpose) -> bytes:
         key = self._keys.get(purpose)

@@ -8,7 +8,11 @@ services it already runs and closes nothing. Operations are coroutines: the acco
 ``actor`` says who is acting, for the audit rows every change records (``gateway.admin.audit``): ``cli`` for
 the ``imgate`` command, ``key:`` and the 12-character prefix of an API key, ``user:`` and an email address.
 An adapter builds one context and derives one per caller with ``ctx.acting_as(actor)``, which shares the
-stores and the per-process state (the API keys' last-used throttle).
+stores and the per-process state (the API keys' last-used throttle, the token signer).
+
+``tokens`` signs the gateway's own tokens (receipts, sign-in codes, result links, CSRF; ``gateway.accounts.tokens``)
+with keys derived from ``secrets``. In the gateway process both are its services' (``AdminContext.build``), so the
+process has one signer and derives each purpose's key once.
 
 ``caller`` says what the actor may do (``gateway.admin.roles``): the operator everything, a person what their
 role in the workspace allows, an API key what its scope allows. ``as_person`` and ``as_key`` set both.
@@ -31,6 +35,7 @@ from gateway.accounts.last_used import LastUsedThrottle
 from gateway.accounts.models import Workspace
 from gateway.accounts.secrets import SecretBox
 from gateway.accounts.store import AccountStore
+from gateway.accounts.tokens import TokenSigner
 from gateway.admin.errors import Unavailable
 from gateway.admin.roles import OPERATOR, Caller
 from gateway.cache.factory import build_result_store
@@ -64,6 +69,8 @@ class AdminContext:
     store: AccountStore
     settings: Settings
     secrets: SecretBox
+    # Signs with keys derived from ``secrets`` itself; shared by every context derived from this one.
+    tokens: TokenSigner
     # Where purges delete stored outputs.
     results: ResultStore
     # A workspace's origin as the request path builds it: marks and checks read through it.
@@ -82,6 +89,9 @@ class AdminContext:
 
     def __post_init__(self) -> None:
         check_actor(self.actor)
+        if not self.tokens.signs_with(self.secrets):
+            # dataclasses.replace(ctx, secrets=...) alone would seal with one key and sign with another.
+            raise ValueError("tokens must sign with this context's secrets")
 
     def acting_as(self, actor: str) -> AdminContext:
         """This context for another actor (``ValueError`` for an actor no audit row may name)."""
@@ -101,15 +111,27 @@ class AdminContext:
         return dataclasses.replace(self, caller=OPERATOR)
 
     @classmethod
-    def build(cls, settings: Settings, store: AccountStore, results: ResultStore) -> AdminContext:
-        """A context over stores the caller owns (and closes)."""
+    def build(
+        cls,
+        settings: Settings,
+        store: AccountStore,
+        results: ResultStore,
+        secrets: SecretBox | None = None,
+        tokens: TokenSigner | None = None,
+    ) -> AdminContext:
+        """A context over stores the caller owns (and closes). ``secrets`` and ``tokens``: the process's own
+        (a gateway's services), else made from ``settings`` (the command line)."""
         # Imported here: the network stack is needed by few commands, and every command pays for imports.
         from gateway.netguard import guard_for
         from gateway.sources.factory import SourceFactory
 
         guard = guard_for(settings)
-        secrets = secret_box(settings)
-        return cls(store, settings, secrets, results, SourceFactory(settings, guard, secrets).build, guard)
+        if secrets is None:
+            secrets = secret_box(settings)
+        if tokens is None:
+            tokens = TokenSigner(secrets)
+        sources = SourceFactory(settings, guard, secrets).build
+        return cls(store, settings, secrets, tokens, results, sources, guard)
 
     @classmethod
     @contextlib.asynccontextmanager

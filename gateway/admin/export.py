@@ -216,9 +216,9 @@ async def delete_workspace_with_receipt(ctx: AdminContext, namespace: str) -> Re
         # first, so a store that is away stops the deletion before anything is gone.
         await ctx.call(usage.delete_workspace, workspace.namespace)
     counts["stored_outputs"] = await remove(ctx, workspace.namespace)
-    return sign_receipt(ctx.secrets, workspace.namespace, time.time(), counts)
+    return sign_receipt(ctx.tokens, workspace.namespace, time.time(), counts)
 
 
 async def verify_receipt(ctx: AdminContext, receipt: Mapping[str, object]) -> bool:
     """True only for a receipt this gateway signed (same ``secret_key``), unchanged in every field."""
-    return receipt_is_genuine(ctx.secrets, receipt)
+    return receipt_is_genuine(ctx.tokens, receipt)

@@ -15,7 +15,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from gateway.accounts.secrets import SecretBox
 from gateway.accounts.tokens import Purpose, TokenSigner
 
 RECEIPT_KIND = "imgate.deletion-receipt"
@@ -51,13 +50,14 @@ def _canonical(payload: Mapping[str, Any]) -> str:
     return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
 
 
-def sign_receipt(secrets: SecretBox, namespace: str, deleted_at: float, removed: Mapping[str, int]) -> Receipt:
+def sign_receipt(tokens: TokenSigner, namespace: str, deleted_at: float, removed: Mapping[str, int]) -> Receipt:
+    """A receipt signed by ``tokens`` (the process's signer, ``ctx.tokens``)."""
     unsigned = Receipt(namespace, deleted_at, dict(removed))
-    signature = TokenSigner(secrets).sign(Purpose.DELETION_RECEIPT, _canonical(unsigned.payload()))
+    signature = tokens.sign(Purpose.DELETION_RECEIPT, _canonical(unsigned.payload()))
     return Receipt(namespace, deleted_at, dict(removed), signature)
 
 
-def receipt_is_genuine(secrets: SecretBox, receipt: object) -> bool:
+def receipt_is_genuine(tokens: TokenSigner, receipt: object) -> bool:
     """True only for a receipt this gateway's key signed, unchanged in any field."""
     if not isinstance(receipt, Mapping):
         return False
@@ -69,4 +69,4 @@ def receipt_is_genuine(secrets: SecretBox, receipt: object) -> bool:
         canonical = _canonical(payload)
     except (TypeError, ValueError):  # not JSON (a set, NaN, a non-string key): nothing we signed
         return False
-    return TokenSigner(secrets).verify(Purpose.DELETION_RECEIPT, canonical, signature)
+    return tokens.verify(Purpose.DELETION_RECEIPT, canonical, signature)

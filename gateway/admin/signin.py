@@ -87,14 +87,14 @@ class SignInSetup:
     """What sign-in needs besides the admin context: the mailer of the codes, their signer, the clock."""
 
     mailer: Mailer
-    # Signs code digests (``Purpose.SIGNIN_CODE``, a key derived from the gateway's secret key).
+    # Signs code digests (``Purpose.SIGNIN_CODE``, a key derived from the gateway's secret key): ``ctx.tokens``.
     tokens: TokenSigner
     codes_per_client: int
     clock: Clock = time.time
 
     @classmethod
     def over(cls, ctx: AdminContext, mailer: Mailer, clock: Clock = time.time) -> SignInSetup:
-        return cls(mailer, TokenSigner(ctx.secrets), ctx.settings.signin_codes_per_client, clock)
+        return cls(mailer, ctx.tokens, ctx.settings.signin_codes_per_client, clock)
 
     def digest(self, email: str, code: str) -> str:
         """What the store keeps of a code sent to ``email``."""

@@ -34,7 +34,7 @@ class DashboardRuntime:
 
     @classmethod
     def build(cls, services: Services, *, mailer: Mailer | None = None, clock: Clock = time.time) -> DashboardRuntime:
-        ctx = AdminContext.build(services.settings, services.store, services.results)
+        ctx = AdminContext.build(services.settings, services.store, services.results, services.secrets, services.tokens)
         return cls.over(ctx, mailer or build_mailer(services.settings), clock)
 
     @classmethod
@@ -44,7 +44,7 @@ class DashboardRuntime:
         return cls(
             ctx,
             SignInSetup.over(ctx, mailer, clock),
-            CsrfTokens(ctx.secrets),
+            CsrfTokens(ctx.tokens),
             proxies,
             HostRouting(ctx.settings.public_hosts, proxies),
         )

@@ -13,7 +13,6 @@ wrong.
 
 from __future__ import annotations
 
-from gateway.accounts.secrets import SecretBox
 from gateway.accounts.tokens import Purpose, TokenSigner
 from gateway.admin.signin import MAX_AGE
 
@@ -26,8 +25,9 @@ COOKIE_MAX_AGE = int(MAX_AGE)
 class CsrfTokens:
     __slots__ = ("_tokens",)
 
-    def __init__(self, secrets: SecretBox) -> None:
-        self._tokens = TokenSigner(secrets)
+    def __init__(self, tokens: TokenSigner) -> None:
+        # The process's signer (``ctx.tokens``), shared with the gateway's other tokens.
+        self._tokens = tokens
 
     def token(self, binding: str) -> str:
         return self._tokens.sign(Purpose.CSRF, _message(binding))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 
-from gateway.accounts.secrets import SecretBox
 from gateway.accounts.tokens import Purpose, TokenSigner
 from gateway.errors import BadSignature, Gone
 
@@ -20,8 +19,12 @@ _EXP = re.compile(r"[0-9]{1,12}")
 
 
 class ResultLinks:
-    def __init__(self, secrets: SecretBox) -> None:
-        self._tokens = TokenSigner(secrets)
+    """Result URLs signed by ``tokens``: the process's signer (``ctx.tokens``), so the key is derived once."""
+
+    __slots__ = ("_tokens",)
+
+    def __init__(self, tokens: TokenSigner) -> None:
+        self._tokens = tokens
 
     def signature(self, job_id: str, exp: int) -> str:
         return self._tokens.sign(Purpose.RESULT_LINK, f"{job_id}.{exp}")

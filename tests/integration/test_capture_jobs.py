@@ -22,6 +22,7 @@ from gateway.accounts.keys import issue_api_key
 from gateway.accounts.models import Workspace
 from gateway.accounts.secrets import SecretBox
 from gateway.accounts.sqlite import SqliteAccountStore
+from gateway.accounts.tokens import TokenSigner
 from gateway.capture.procs import kill_processes
 from gateway.jobs.links import ResultLinks
 from tests.gateway.capture.conftest import require_browser
@@ -204,7 +205,7 @@ def test_result_urls_expire_refuse_tampering_and_zero_retention(
         httpx.get(url.replace(f"exp={kept['expiresAt']}", f"exp={kept['expiresAt'] + 60}"), timeout=30).status_code
         == 403
     )
-    links = ResultLinks(SecretBox((gateway.data_dir / "secret.key").read_bytes().strip()))
+    links = ResultLinks(TokenSigner(SecretBox((gateway.data_dir / "secret.key").read_bytes().strip())))
     expired = httpx.get(f"{gateway.url}{links.path(kept['id'], int(time.time()) - 5)}", timeout=30)
     assert expired.status_code == 410 and expired.json()["error"]["code"] == "GONE"
     # Zero retention: one download, then nothing; a HEAD before it answers the same and leaves it.

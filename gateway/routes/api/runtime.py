@@ -32,7 +32,8 @@ class ApiRuntime:
     @classmethod
     def build(cls, services: Services) -> ApiRuntime:
         ctx = dataclasses.replace(
-            AdminContext.build(services.settings, services.store, services.results), capture=services.capture
+            AdminContext.build(services.settings, services.store, services.results, services.secrets, services.tokens),
+            capture=services.capture,
         )
         return cls(ctx, TrustedProxies(services.settings.trusted_proxies))
 

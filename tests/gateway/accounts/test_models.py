@@ -7,7 +7,8 @@ import dataclasses
 import pytest
 
 from gateway.accounts.billing import Billing
-from gateway.accounts.models import PurgeMarker, Workspace
+from gateway.accounts.models import PurgeMarker, Workspace, retention_allowed
+from gateway.accounts.plans import PlanOverrides, plan_limits
 
 
 @pytest.mark.parametrize("bad", ["a", "-acme", "Acme", "acme_1", "a" * 64, "ac me", "_"])
@@ -63,3 +64,22 @@ def test_billing_holds_subscription_state_only() -> None:
 def test_billing_refuses_what_stripe_would_never_send(changes: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         Billing(**changes)  # type: ignore[arg-type]
+
+
+def test_the_retention_in_force_is_the_chosen_one_as_far_as_the_plan_allows() -> None:
+    chosen = Workspace(namespace="acme", plan="enterprise", capture_retention=30 * 86400)
+    assert chosen.retention_in_force() == 30 * 86400
+    # Downgraded: capped by the plan's longest option, the choice kept for an upgrade.
+    downgraded = dataclasses.replace(chosen, plan="free")
+    assert downgraded.retention_in_force() == 86400 and downgraded.capture_retention == 30 * 86400
+    # The operator's overrides count: they are part of the workspace's limits.
+    extended = dataclasses.replace(downgraded, limit_overrides=PlanOverrides(capture_retention_options=(0, 7 * 86400)))
+    assert extended.retention_in_force() == 7 * 86400
+
+
+def test_retention_allowed_caps_a_retention_by_the_limits_it_is_given() -> None:
+    assert retention_allowed(30 * 86400, plan_limits("free")) == 86400
+    assert retention_allowed(3600, plan_limits("free")) == 3600
+    assert retention_allowed(0, plan_limits("enterprise")) == 0
+    workspace = Workspace(namespace="acme", plan="pro", capture_retention=30 * 86400)
+    assert retention_allowed(workspace.capture_retention, workspace.limits()) == workspace.retention_in_force()

@@ -11,6 +11,7 @@ from cryptography.fernet import Fernet
 from gateway.accounts.memory import MemoryAccountStore
 from gateway.accounts.models import Workspace
 from gateway.accounts.secrets import SecretBox
+from gateway.accounts.tokens import TokenSigner
 from gateway.admin import AdminContext
 from gateway.cache.memory_results import MemoryResultStore
 from gateway.netguard import NetGuard
@@ -40,7 +41,8 @@ def ctx(tmp_path: Path, store: MemoryAccountStore, origin_objects: dict[str, byt
         return None if workspace.origin_kind == "none" else MemorySource(origin_objects)
 
     settings = Settings(data_dir=str(tmp_path / "data"))
-    return AdminContext(store, settings, SecretBox(Fernet.generate_key()), MemoryResultStore(), sources, NetGuard())
+    box = SecretBox(Fernet.generate_key())
+    return AdminContext(store, settings, box, TokenSigner(box), MemoryResultStore(), sources, NetGuard())
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from gateway.accounts.domains import Domain
 from gateway.accounts.memory import MemoryAccountStore
 from gateway.accounts.plans import PlanOverrides
 from gateway.accounts.secrets import SecretBox
+from gateway.accounts.tokens import TokenSigner
 from gateway.accounts.usage import UsageCounts
 from gateway.admin import AdminContext, MarkChanges, NotFound, OriginChanges, WorkspaceChanges
 from gateway.admin.presets import put_preset
@@ -249,9 +250,8 @@ async def test_a_tampered_receipt_is_refused(ctx: AdminContext, filled: dict[str
 
 async def test_only_the_same_gateway_key_verifies(ctx: AdminContext, filled: dict[str, Any]) -> None:
     receipt = (await admin.delete_workspace_with_receipt(ctx, "acme")).as_dict()
-    elsewhere = AdminContext(
-        ctx.store, ctx.settings, SecretBox(Fernet.generate_key()), ctx.results, ctx.sources, ctx.guard
-    )
+    box = SecretBox(Fernet.generate_key())
+    elsewhere = AdminContext(ctx.store, ctx.settings, box, TokenSigner(box), ctx.results, ctx.sources, ctx.guard)
     assert not await admin.verify_receipt(elsewhere, receipt)
     for junk in ({}, {"kind": "imgate.deletion-receipt"}, "receipt", None, [receipt]):
         assert not await admin.verify_receipt(ctx, junk)  # type: ignore[arg-type]
@@ -283,11 +283,11 @@ PINNED_RECEIPT = {
 
 
 def test_a_receipt_signed_before_still_verifies_and_signs_the_same() -> None:
-    box = SecretBox(PINNED_KEY)
-    assert receipt_is_genuine(box, PINNED_RECEIPT)
-    assert receipt_is_genuine(box, json.loads(json.dumps(PINNED_RECEIPT)))
-    again = sign_receipt(box, "acme", 1700000000.5, {"marks": 2, "api_keys": 1, "stored_outputs": 0})
+    tokens = TokenSigner(SecretBox(PINNED_KEY))
+    assert receipt_is_genuine(tokens, PINNED_RECEIPT)
+    assert receipt_is_genuine(tokens, json.loads(json.dumps(PINNED_RECEIPT)))
+    again = sign_receipt(tokens, "acme", 1700000000.5, {"marks": 2, "api_keys": 1, "stored_outputs": 0})
     assert again.as_dict() == PINNED_RECEIPT
-    assert not receipt_is_genuine(box, {**PINNED_RECEIPT, "deleted_at": 1700000000.25})
-    assert not receipt_is_genuine(SecretBox(Fernet.generate_key()), PINNED_RECEIPT)
-    assert not receipt_is_genuine(box, {**PINNED_RECEIPT, "signature": "é" * 64})
+    assert not receipt_is_genuine(tokens, {**PINNED_RECEIPT, "deleted_at": 1700000000.25})
+    assert not receipt_is_genuine(TokenSigner(SecretBox(Fernet.generate_key())), PINNED_RECEIPT)
+    assert not receipt_is_genuine(tokens, {**PINNED_RECEIPT, "signature": "é" * 64})

@@ -20,6 +20,7 @@ from gateway.accounts.secrets import SecretBox
 from gateway.accounts.signin import Session, SignInCode
 from gateway.accounts.sqlite import SqliteAccountStore
 from gateway.accounts.store import AccountStore
+from gateway.accounts.tokens import TokenSigner
 from gateway.accounts.users import Membership
 from gateway.admin import AdminContext, Invalid, SignInSetup
 from gateway.admin.signin import CODE_KEPT_FOR, CODE_LIFETIME, IDLE_TIMEOUT, LIMIT_WINDOW, MAX_AGE, session_digest
@@ -64,9 +65,8 @@ class Desk:
 def desk(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Desk]:
     store: AccountStore = MemoryAccountStore() if request.param == "memory" else SqliteAccountStore(tmp_path / "a.db")
     settings = Settings(data_dir=str(tmp_path), signin_codes_per_client=5)
-    ctx = AdminContext(
-        store, settings, SecretBox(Fernet.generate_key()), MemoryResultStore(), lambda workspace: None, NetGuard()
-    )
+    box = SecretBox(Fernet.generate_key())
+    ctx = AdminContext(store, settings, box, TokenSigner(box), MemoryResultStore(), lambda workspace: None, NetGuard())
     clock = Clock()
     with SmtpServer() as smtp:
         mailer = SmtpMailer(HOST, smtp.port, sender="imgate <no-reply@example.com>", security="none", timeout=5)
@@ -290,10 +290,12 @@ class _NoMembers(MemoryAccountStore):
 
 async def test_no_workspace_is_left_without_its_owner_when_adding_them_fails(tmp_path: Path) -> None:
     store = _NoMembers()
+    box = SecretBox(Fernet.generate_key())
     ctx = AdminContext(
         store,
         Settings(data_dir=str(tmp_path)),
-        SecretBox(Fernet.generate_key()),
+        box,
+        TokenSigner(box),
         MemoryResultStore(),
         lambda workspace: None,
         NetGuard(),
@@ -314,7 +316,8 @@ PINNED_DIGESTS = {
 
 
 async def test_a_code_stored_before_still_signs_in(desk: Desk) -> None:
-    ctx = dataclasses.replace(desk.ctx, secrets=SecretBox(PINNED_KEY))
+    box = SecretBox(PINNED_KEY)
+    ctx = dataclasses.replace(desk.ctx, secrets=box, tokens=TokenSigner(box))
     setup = SignInSetup.over(ctx, desk.setup.mailer, desk.clock)
     for (email, code), digest in PINNED_DIGESTS.items():
         assert setup.digest(email, code) == digest

@@ -23,6 +23,7 @@ from gateway.accounts.memory import MemoryAccountStore
 from gateway.accounts.models import Workspace
 from gateway.accounts.secrets import SecretBox
 from gateway.accounts.store import AccountStore
+from gateway.accounts.tokens import TokenSigner
 from gateway.admin import AdminContext
 from gateway.admin.context import store_unreachable
 from gateway.cache.memory_results import MemoryResultStore
@@ -85,10 +86,12 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
     inner.create_workspace(Workspace("acme"))
     secret, _ = issue_api_key(inner, "acme", "Production", "write")
     store = UnreachableStore(inner)
+    box = SecretBox(Fernet.generate_key())
     ctx = AdminContext(
         cast(AccountStore, store),
         Settings(data_dir=str(tmp_path)),
-        SecretBox(Fernet.generate_key()),
+        box,
+        TokenSigner(box),
         MemoryResultStore(),
         lambda workspace: None,
         NetGuard(),

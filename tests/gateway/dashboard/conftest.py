@@ -10,6 +10,7 @@ from starlette.applications import Starlette
 
 from gateway.accounts.memory import MemoryAccountStore
 from gateway.accounts.secrets import SecretBox
+from gateway.accounts.tokens import TokenSigner
 from gateway.admin import AdminContext
 from gateway.cache.memory_results import MemoryResultStore
 from gateway.dashboard import dashboard_routes
@@ -25,9 +26,8 @@ from tests.gateway.mail.smtp_server import HOST, SmtpServer
 async def dash(tmp_path: Path) -> AsyncIterator[Dash]:
     store = MemoryAccountStore()
     settings = Settings(data_dir=str(tmp_path), signin_codes_per_client=6)
-    ctx = AdminContext(
-        store, settings, SecretBox(Fernet.generate_key()), MemoryResultStore(), lambda workspace: None, NetGuard()
-    )
+    box = SecretBox(Fernet.generate_key())
+    ctx = AdminContext(store, settings, box, TokenSigner(box), MemoryResultStore(), lambda workspace: None, NetGuard())
     clock = Clock()
     with SmtpServer() as smtp:
         mailer = SmtpMailer(HOST, smtp.port, sender="imgate <no-reply@example.com>", security="none", timeout=5)

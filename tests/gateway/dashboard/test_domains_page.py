@@ -18,6 +18,7 @@ from starlette.applications import Starlette
 from gateway import admin
 from gateway.accounts.memory import MemoryAccountStore
 from gateway.accounts.secrets import SecretBox
+from gateway.accounts.tokens import TokenSigner
 from gateway.admin import AdminContext, WorkspaceChanges
 from gateway.cache.memory_results import MemoryResultStore
 from gateway.dashboard import dashboard_routes
@@ -55,9 +56,8 @@ async def dash(tmp_path: Path, dns: DnsServer) -> AsyncIterator[Dash]:
         dns_resolvers=(dns.address,),
         dns_timeout=0.5,
     )
-    ctx = AdminContext(
-        store, settings, SecretBox(Fernet.generate_key()), MemoryResultStore(), lambda workspace: None, NetGuard()
-    )
+    box = SecretBox(Fernet.generate_key())
+    ctx = AdminContext(store, settings, box, TokenSigner(box), MemoryResultStore(), lambda workspace: None, NetGuard())
     clock = Clock()
     with SmtpServer() as smtp:
         mailer = SmtpMailer(HOST, smtp.port, sender="imgate <no-reply@example.com>", security="none", timeout=5)

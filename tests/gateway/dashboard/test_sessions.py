@@ -23,29 +23,29 @@ PINNED = {
 
 @pytest.mark.parametrize(("binding", "token"), PINNED.items())
 def test_a_token_issued_before_is_made_and_accepted_the_same(binding: str, token: str) -> None:
-    csrf = CsrfTokens(SecretBox(PINNED_KEY))
+    csrf = CsrfTokens(TokenSigner(SecretBox(PINNED_KEY)))
     assert csrf.token(binding) == token
     assert csrf.ok(binding, token)
 
 
 def test_a_token_is_good_for_its_binding_and_gateway_key_only() -> None:
-    csrf = CsrfTokens(SecretBox(PINNED_KEY))
+    csrf = CsrfTokens(TokenSigner(SecretBox(PINNED_KEY)))
     token = PINNED["Zx9-session-id"]
     assert not csrf.ok("Zx9-session-iD", token)
     assert not csrf.ok("Zx9-session-id", token[:-1])
     assert not csrf.ok("Zx9-session-id", "")
-    assert not CsrfTokens(SecretBox(Fernet.generate_key())).ok("Zx9-session-id", token)
+    assert not CsrfTokens(TokenSigner(SecretBox(Fernet.generate_key()))).ok("Zx9-session-id", token)
     # No binding (no session and no form cookie) is never good, not even with the token of "".
     assert not csrf.ok("", csrf.token(""))
 
 
 @pytest.mark.parametrize("given", ["é" * 64, "\udcff", "\x00"])
 def test_a_token_that_is_not_ascii_is_refused_not_raised(given: str) -> None:
-    assert not CsrfTokens(SecretBox(PINNED_KEY)).ok("Zx9-session-id", given)
+    assert not CsrfTokens(TokenSigner(SecretBox(PINNED_KEY))).ok("Zx9-session-id", given)
 
 
 def test_a_token_of_another_purpose_over_the_same_text_is_refused() -> None:
-    box = SecretBox(PINNED_KEY)
+    tokens = TokenSigner(SecretBox(PINNED_KEY))
     for purpose in Purpose:
         if purpose is not Purpose.CSRF:
-            assert not CsrfTokens(box).ok("Zx9-session-id", TokenSigner(box).sign(purpose, "csrf\nZx9-session-id"))
+            assert not CsrfTokens(tokens).ok("Zx9-session-id", tokens.sign(purpose, "csrf\nZx9-session-id"))

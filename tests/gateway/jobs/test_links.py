@@ -19,14 +19,14 @@ PINNED_SIG = "5a2dd641244f8b208f17a1eb844b674284ab5cd2971e38928ecadbf149809ea7"
 
 
 def test_a_url_handed_out_before_is_made_and_verified_the_same() -> None:
-    links = ResultLinks(SecretBox(PINNED_KEY))
+    links = ResultLinks(TokenSigner(SecretBox(PINNED_KEY)))
     assert links.path(JOB, EXP) == f"/_/results/{JOB}?exp={EXP}&sig={PINNED_SIG}"
     links.verify(JOB, str(EXP), PINNED_SIG, now=EXP - 1)
 
 
 def test_past_its_expiry_a_good_url_is_gone() -> None:
     with pytest.raises(Gone):
-        ResultLinks(SecretBox(PINNED_KEY)).verify(JOB, str(EXP), PINNED_SIG, now=EXP + 1)
+        ResultLinks(TokenSigner(SecretBox(PINNED_KEY))).verify(JOB, str(EXP), PINNED_SIG, now=EXP + 1)
 
 
 @pytest.mark.parametrize(
@@ -43,16 +43,16 @@ def test_past_its_expiry_a_good_url_is_gone() -> None:
 )
 def test_anything_else_is_a_bad_signature_whatever_the_expiry(job_id: str, exp: str | None, sig: str | None) -> None:
     with pytest.raises(BadSignature):
-        ResultLinks(SecretBox(PINNED_KEY)).verify(job_id, exp, sig, now=EXP + 10**6)
+        ResultLinks(TokenSigner(SecretBox(PINNED_KEY))).verify(job_id, exp, sig, now=EXP + 10**6)
 
 
 def test_only_this_gateway_key_and_purpose_sign_result_urls() -> None:
-    box = SecretBox(PINNED_KEY)
+    tokens = TokenSigner(SecretBox(PINNED_KEY))
     message = f"{JOB}.{EXP}"
     with pytest.raises(BadSignature):
-        ResultLinks(SecretBox(Fernet.generate_key())).verify(JOB, str(EXP), PINNED_SIG, now=EXP - 1)
+        ResultLinks(TokenSigner(SecretBox(Fernet.generate_key()))).verify(JOB, str(EXP), PINNED_SIG, now=EXP - 1)
     for purpose in Purpose:
         if purpose is not Purpose.RESULT_LINK:
-            other = TokenSigner(box).sign(purpose, message)
+            other = tokens.sign(purpose, message)
             with pytest.raises(BadSignature):
-                ResultLinks(box).verify(JOB, str(EXP), other, now=EXP - 1)
+                ResultLinks(tokens).verify(JOB, str(EXP), other, now=EXP - 1)

@@ -14,6 +14,7 @@ from gateway.accounts.keys import issue_api_key
 from gateway.accounts.memory import MemoryAccountStore
 from gateway.accounts.models import Workspace
 from gateway.accounts.secrets import SecretBox
+from gateway.accounts.tokens import TokenSigner
 from gateway.admin import AdminContext
 from gateway.cache.memory_results import MemoryResultStore
 from gateway.netguard import NetGuard
@@ -45,9 +46,8 @@ async def client(tmp_path: Path, dns: DnsServer) -> AsyncIterator[tuple[httpx.As
     writer, _ = issue_api_key(store, "acme", "Production", "write")
     reader, _ = issue_api_key(store, "acme", "Reader", "read")
     settings = Settings(data_dir=str(tmp_path), cname_target=TARGET, dns_resolvers=(dns.address,), dns_timeout=0.5)
-    ctx = AdminContext(
-        store, settings, SecretBox(Fernet.generate_key()), MemoryResultStore(), lambda w: None, NetGuard()
-    )
+    box = SecretBox(Fernet.generate_key())
+    ctx = AdminContext(store, settings, box, TokenSigner(box), MemoryResultStore(), lambda w: None, NetGuard())
     app = Starlette(routes=api_routes())
     app.state.api_runtime = ApiRuntime(ctx, TrustedProxies([]))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1") as http:

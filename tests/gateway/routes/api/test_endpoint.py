@@ -16,6 +16,7 @@ from gateway.accounts.keys import issue_api_key
 from gateway.accounts.memory import MemoryAccountStore
 from gateway.accounts.models import Workspace
 from gateway.accounts.secrets import SecretBox
+from gateway.accounts.tokens import TokenSigner
 from gateway.admin import AdminContext, Conflict, Invalid, NotFound
 from gateway.cache.memory_results import MemoryResultStore
 from gateway.errors import GatewayError
@@ -65,9 +66,8 @@ async def setup(tmp_path: Path) -> AsyncIterator[Setup]:
     secret, _ = issue_api_key(store, "acme", "Production", "write")
     reader, _ = issue_api_key(store, "acme", "Reader", "read")
     settings = Settings(data_dir=str(tmp_path), api_max_body_bytes=1024)
-    ctx = AdminContext(
-        store, settings, SecretBox(Fernet.generate_key()), MemoryResultStore(), lambda workspace: None, NetGuard()
-    )
+    box = SecretBox(Fernet.generate_key())
+    ctx = AdminContext(store, settings, box, TokenSigner(box), MemoryResultStore(), lambda workspace: None, NetGuard())
     app = Starlette(routes=[*routes(EXTRA), *api_routes()])
     app.state.api_runtime = ApiRuntime(ctx, TrustedProxies([]))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway") as client:
