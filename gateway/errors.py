@@ -11,6 +11,7 @@ never hold a secret, a storage credential or an internal address::
     ├── SourceNotAllowed       403 SOURCE_NOT_ALLOWED   (?src= host)
     ├── DomainNotAllowed       403 DOMAIN_NOT_ALLOWED   (?capture= host)
     │   └── CaptureDomainDisabled 403 CAPTURE_DOMAIN_DISABLED (?capture= host switched off: no new captures)
+    ├── HttpNotAllowed         403 HTTP_NOT_ALLOWED     (capture job: http:// allowance withdrawn while it waited)
     ├── BlockedAddress         403 BLOCKED_ADDRESS      (SSRF guard)
     ├── BadSignature           403 BAD_SIGNATURE        (signed URLs: missing, malformed or wrong `s`)
     ├── SignatureExpired       403 SIGNATURE_EXPIRED    (signed URLs: past `expires`)
@@ -103,6 +104,12 @@ class CaptureDomainDisabled(DomainNotAllowed):
     """The `capture=` host's capture domain is disabled: captures already rendered are served, no new one is taken."""
 
     code, default_message = "CAPTURE_DOMAIN_DISABLED", "this capture domain is disabled; no new captures are taken"
+
+
+class HttpNotAllowed(GatewayError):
+    """A capture job's http:// page whose http allowance (gateway's or workspace's) was withdrawn while it waited."""
+
+    code, status, default_message = "HTTP_NOT_ALLOWED", 403, "http:// pages are no longer allowed for capture jobs"
 
 
 class BlockedAddress(GatewayError):

@@ -16,8 +16,8 @@ What a submission is checked for before it is queued, each refusal naming its fi
   (a domain cookie travels to all of them); localStorage entries, bounded; extra request headers (names a
   browser or a proxy owns refused) and HTTP basic credentials, which the capture gives per request only to
   hosts the workspace's capture domains allow (as at submit and as at the run), over https unless the job's
-  own page is http and http is still allowed at the run (gateway/jobs/scope.py, gateway/capture/interception.py).
-  An http job whose allowance (the gateway's or the workspace's) was withdrawn while it waited is not run.
+  own page is http (gateway/jobs/scope.py, gateway/capture/interception.py). An http job whose allowance (the
+  gateway's or the workspace's) was withdrawn while it waited ends failed with HTTP_NOT_ALLOWED instead of running.
 
 The auth secrets are sealed with the gateway key before they are stored, and appear nowhere else.
 """
@@ -30,7 +30,6 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 from gateway.accounts.capture_jobs import JOB_ID, CaptureJob, QueueStats
 from gateway.accounts.models import Workspace
@@ -46,7 +45,7 @@ from gateway.errors import BadSignature, DomainNotAllowed, Gone, RateLimited, Va
 from gateway.jobs.links import ResultLinks
 from gateway.jobs.local import StoreQueue
 from gateway.jobs.protocol import JobQueue
-from gateway.jobs.scope import CaptureScope, http_allowed
+from gateway.jobs.scope import CaptureScope, http_allowed, needs_http_allowance
 from gateway.jobs.spec import FM, FORMATS, JobAuth, JobSpec
 from gateway.jobs.webhooks import new_secret
 from gateway.limits.clock import iso_utc, month_of, month_start, next_month
@@ -279,7 +278,7 @@ async def download_result(
     if not JOB_ID.fullmatch(job_id):
         raise BadSignature("this result URL is not signed")
     now = time.time()
-    ResultLinks(ctx.secrets).verify(job_id, exp, sig, now)
+    ResultLinks(ctx.tokens).verify(job_id, exp, sig, now)
     jobs = ctx.store.capture_jobs
     job = await ctx.call(jobs.get, job_id)
     kept = job.result if job is not None and job.result_deleted_at is None else None
@@ -313,7 +312,7 @@ def _checked_url(raw: str, allow_http: bool) -> str:
         url = validate_target(raw)
     except ValidationError as exc:
         raise Invalid(exc.message.replace("capture:", "url:", 1), "url") from None
-    if urlsplit(url).scheme != "https" and not allow_http:
+    if needs_http_allowance(url) and not allow_http:
         raise Invalid("url: only https:// pages are captured", "url")
     return url
 
@@ -396,7 +395,7 @@ def _spec(
             webhook = parse_source_url(request.webhook_url).url
         except InvalidSourceURL as exc:
             raise Invalid(f"webhookUrl: {exc}", "webhookUrl") from None
-        if not webhook.startswith("https://") and not allow_http:
+        if needs_http_allowance(webhook) and not allow_http:
             raise Invalid("webhookUrl: only https:// webhooks are sent", "webhookUrl")
     if len(request.css.encode()) > MAX_CSS_BYTES:
         raise Invalid(f"css: at most {MAX_CSS_BYTES} bytes", "css")

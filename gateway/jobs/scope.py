@@ -6,13 +6,16 @@ and the gateway and workspace allowed that), and an enabled capture domain of th
 workspace was at submit (sealed with the job) and, once the worker has read it again (``as_of``), as it is
 now. So a domain switched off or removed while the job waited gets nothing, and one added meanwhile gets
 nothing either: its owner had not allowed it when the job was submitted. Lists that no longer compile admit
-nothing. Plain http likewise: allowed at submit and still allowed at the run (``http_allowed``), or not at all.
+nothing. Plain http (``plain_http``: the job's own page is http) is kept as sealed and not narrowed here: the
+worker refuses an http job whose allowance (``http_allowed``) was withdrawn while it waited before any scope
+is used, so there is nothing left to narrow.
 """
 
 from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, replace
+from urllib.parse import urlsplit
 
 from gateway.accounts.models import Workspace
 from gateway.policy.captures import capture_enabled
@@ -26,8 +29,15 @@ _COMPILED_KEPT = 256
 
 def http_allowed(gateway_allows: bool, workspace: Workspace) -> bool:
     """Whether the workspace's capture jobs may use plain http now: its own setting, within the gateway's
-    ``capture_jobs_allow_http`` (the operator's ceiling). Asked at submit, and again when the job runs."""
+    ``capture_jobs_allow_http`` (the operator's ceiling). Asked at submit, when the job runs and before each
+    webhook attempt."""
     return gateway_allows and workspace.capture_jobs_allow_http
+
+
+def needs_http_allowance(url: str) -> bool:
+    """Whether ``url`` (a job's page or webhook) may be used only while ``http_allowed``: any scheme but https,
+    so that one nobody expected is refused rather than let through."""
+    return urlsplit(url).scheme.lower() != "https"
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,10 +50,9 @@ class CaptureScope:
     # The same two lists as the worker read them before the run; None until then.
     live: tuple[tuple[str, ...], tuple[str, ...]] | None = None
 
-    def as_of(self, allowed: tuple[str, ...], disabled: tuple[str, ...], http: bool) -> CaptureScope:
-        """This scope, narrowed to what the workspace allows now as well: its capture domains, and plain http
-        (``http``: ``http_allowed`` as the worker read it)."""
-        return replace(self, plain_http=self.plain_http and http, live=(tuple(allowed), tuple(disabled)))
+    def as_of(self, allowed: tuple[str, ...], disabled: tuple[str, ...]) -> CaptureScope:
+        """This scope, narrowed to what the workspace's capture domains allow now as well."""
+        return replace(self, live=(tuple(allowed), tuple(disabled)))
 
     def __call__(self, url: str) -> bool:
         try:

@@ -117,12 +117,11 @@ class JobAuth:
         admits = self.network.admits
         return admits if isinstance(admits, CaptureScope) else CaptureScope()
 
-    def as_of(self, allowed: tuple[str, ...], disabled: tuple[str, ...], http: bool) -> JobAuth:
-        """The same auth, its headers and credentials narrowed to the workspace's capture domains and plain http
-        allowance as they are now."""
+    def as_of(self, allowed: tuple[str, ...], disabled: tuple[str, ...]) -> JobAuth:
+        """The same auth, its headers and credentials narrowed to the workspace's capture domains as they are now."""
         if not self.network:
             return self
-        return replace(self, network=replace(self.network, admits=self.scope.as_of(allowed, disabled, http)))
+        return replace(self, network=replace(self.network, admits=self.scope.as_of(allowed, disabled)))
 
     def seal(self, secrets: SecretBox) -> str:
         network, scope = self.network, self.scope

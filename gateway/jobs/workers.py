@@ -34,22 +34,22 @@ import socket
 import time
 from collections.abc import Callable, Coroutine
 from typing import Any
-from urllib.parse import urlsplit
 
 from gateway.accounts.capture_jobs import CaptureJob
 from gateway.accounts.models import Workspace
 from gateway.accounts.secrets import SecretBox
 from gateway.accounts.store import AccountStore
+from gateway.accounts.tokens import TokenSigner
 from gateway.cache.keys import Kind
 from gateway.cache.results import ResultStore
 from gateway.delivery.hooks import Outcome
-from gateway.errors import DomainNotAllowed, GatewayError, Internal
+from gateway.errors import DomainNotAllowed, GatewayError, HttpNotAllowed, Internal
 from gateway.jobs.accounting import JobAccounting
 from gateway.jobs.documents import job_document
 from gateway.jobs.links import ResultLinks
 from gateway.jobs.protocol import JobQueue
 from gateway.jobs.runner import JobRunner
-from gateway.jobs.scope import http_allowed
+from gateway.jobs.scope import http_allowed, needs_http_allowance
 from gateway.jobs.spec import JobAuth, JobSpec
 from gateway.jobs.webhooks import WebhookSender
 from gateway.policy import capture_enabled, parse_source_url
@@ -81,6 +81,7 @@ class CaptureWorkers:
         webhooks: WebhookSender,
         accounting: JobAccounting | None = None,
         clock: Callable[[], float] = time.time,
+        tokens: TokenSigner | None = None,
     ) -> None:
         self._settings = settings
         self._queue = queue
@@ -88,7 +89,8 @@ class CaptureWorkers:
         self._runner = runner
         self._results = results
         self._secrets = secrets_box
-        self._links = ResultLinks(secrets_box)
+        # The process's signer (build_services passes it), else one of the workers' own.
+        self._links = ResultLinks(tokens if tokens is not None else TokenSigner(secrets_box))
         self._webhooks = webhooks
         self._accounting = accounting
         self._clock = clock
@@ -146,10 +148,9 @@ class CaptureWorkers:
         try:
             workspace = await asyncio.to_thread(self._check_still_allowed, job)
             auth = JobAuth.open(self._secrets, job.auth_sealed) if job.auth_sealed else JobAuth()
-            # Headers and credentials go only where the capture domains, and the http allowance, allow them now
-            # as well as at submit.
-            http = http_allowed(self._settings.capture_jobs_allow_http, workspace)
-            auth = auth.as_of(workspace.allowed_capture_domains, workspace.disabled_capture_domains, http)
+            # Headers and credentials go only where the capture domains allow them now as well as at submit. Plain
+            # http needs no narrowing here: a job whose http allowance was withdrawn was refused just above.
+            auth = auth.as_of(workspace.allowed_capture_domains, workspace.disabled_capture_domains)
             # The plan as it is now, not when the job was queued: the pool follows an upgrade or a downgrade.
             dedicated = workspace.limits().dedicated_browsers
             result = await self._runner.run(job, auth, dedicated_browsers=dedicated)
@@ -180,10 +181,10 @@ class CaptureWorkers:
                 self._webhook_due.set()  # no need to wait for the next poll
 
     def _check_still_allowed(self, job: CaptureJob) -> Workspace:
-        """The workspace may have switched the domain off, or http:// pages (or gone) since the job was queued:
-        no new capture then."""
-        workspace = self._store.get_workspace(job.namespace)
-        if workspace is None or not workspace.active:
+        """The workspace may have gone, switched the domain off or withdrawn its http allowance since the job was
+        queued: no new capture then."""
+        workspace = self._active_workspace(job.namespace)
+        if workspace is None:
             raise DomainNotAllowed("the job's workspace is gone or inactive")
         page = parse_source_url(job.url.split("#", 1)[0])
         allowed = WorkspacePolicy.compile((), (), workspace.allowed_capture_domains).capture_allowed(page)
@@ -191,9 +192,14 @@ class CaptureWorkers:
             workspace.allowed_capture_domains, workspace.disabled_capture_domains, page
         ):
             raise DomainNotAllowed("this capture domain was disabled after the job was queued")
-        if page.scheme == "http" and not http_allowed(self._settings.capture_jobs_allow_http, workspace):
-            raise DomainNotAllowed("http:// pages were switched off for capture jobs after the job was queued")
+        if needs_http_allowance(job.url) and not http_allowed(self._settings.capture_jobs_allow_http, workspace):
+            raise HttpNotAllowed("http:// pages were switched off for capture jobs after the job was queued")
         return workspace
+
+    def _active_workspace(self, namespace: str) -> Workspace | None:
+        """The job's workspace as it is now; None once it was deleted or made inactive."""
+        workspace = self._store.get_workspace(namespace)
+        return workspace if workspace is not None and workspace.active else None
 
     async def _renew(self, worker: str, job: CaptureJob) -> None:
         while True:
@@ -265,12 +271,10 @@ class CaptureWorkers:
     def _webhook_refusal(self, namespace: str, url: str) -> str | None:
         """Why the webhook may not be sent now, when it may not: the workspace as it is now, not as at submit.
         The body carries signed result links, so plain http needs the allowance still in force."""
-        workspace = self._store.get_workspace(namespace)
-        if workspace is None or not workspace.active:
+        workspace = self._active_workspace(namespace)
+        if workspace is None:
             return "its workspace is gone or inactive"
-        if urlsplit(url).scheme.lower() != "https" and not http_allowed(
-            self._settings.capture_jobs_allow_http, workspace
-        ):
+        if needs_http_allowance(url) and not http_allowed(self._settings.capture_jobs_allow_http, workspace):
             return "http:// webhooks were switched off for capture jobs after the job was queued"
         return None
 

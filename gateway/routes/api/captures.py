@@ -195,7 +195,7 @@ def _document(call: ApiCall, job: Any) -> CaptureOut:
     settings = call.ctx.settings
     document = job_document(
         job,
-        ResultLinks(call.ctx.secrets),
+        ResultLinks(call.ctx.tokens),
         base_url=base_url(settings),
         now=time.time(),
         url_ttl=settings.capture_result_url_ttl,

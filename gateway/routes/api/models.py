@@ -133,7 +133,9 @@ class WorkspaceOut(ResponseBody):
         default="", description="A key on the origin answered (with the error's status) instead of a JSON error."
     )
     capture_jobs_allow_http: bool = Field(
-        default=False, description="Capture jobs may take http:// pages and webhooks, if the gateway allows it too."
+        default=False,
+        description="Capture jobs may take http:// pages and webhooks, if the gateway allows it too; turned off, "
+        "queued http:// jobs fail with HTTP_NOT_ALLOWED and http:// webhooks not sent yet are dropped.",
     )
 
 
@@ -168,7 +170,8 @@ class WorkspacePatch(RequestBody):
     )
     capture_jobs_allow_http: bool | None = Field(
         default=None,
-        description="true: capture jobs may take http:// pages and webhooks (only where the gateway allows it).",
+        description="true: capture jobs may take http:// pages and webhooks (only where the gateway allows it); "
+        "false also stops queued http:// jobs (HTTP_NOT_ALLOWED) and http:// webhooks not sent yet.",
     )
 
 

@@ -1,8 +1,8 @@
 """A capture job's headers and credentials as sealed at submit and opened by the worker, without a browser:
-an https job's never travel over plain http whatever the workspace allows, the capture domains they may go to
-and an http job's plain http are narrowed to the workspace as it is at the run, a job sealed in the earlier
-format opens the same (and a text that is no auth fails cleanly), and the API reference lists every refused
-header name."""
+an https job's never travel over plain http whatever the workspace allows, an http job's may (and keep that at
+the run: the worker refuses the job instead once the allowance is withdrawn), the capture domains they may go
+to are narrowed to the workspace as it is at the run, a job sealed in the earlier format opens the same (and a
+text that is no auth fails cleanly), and the API reference lists every refused header name."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from gateway.accounts.models import Workspace
 from gateway.accounts.secrets import SecretBox
 from gateway.admin.captures import HEADER_PREFIXES_REFUSED, HEADERS_REFUSED
 from gateway.errors import Internal
-from gateway.jobs.scope import CaptureScope
+from gateway.jobs.scope import CaptureScope, needs_http_allowance
 from gateway.jobs.spec import JobAuth
 from gateway.routes.api.captures import AuthIn
 from tests.gateway.jobs.asgi import send
@@ -65,12 +65,12 @@ async def test_only_an_http_jobs_headers_may_travel_over_http(tmp_path: Path, sc
 def test_the_scope_is_the_workspaces_at_submit_and_at_the_run() -> None:
     sealed = CaptureScope((PAGE_HOST, OTHER_HOST), ())
     assert sealed(f"https://{PAGE_HOST}/") and sealed(f"https://{OTHER_HOST}/")
-    switched_off = sealed.as_of((PAGE_HOST, OTHER_HOST), (OTHER_HOST,), True)
+    switched_off = sealed.as_of((PAGE_HOST, OTHER_HOST), (OTHER_HOST,))
     assert switched_off(f"https://{PAGE_HOST}/") and not switched_off(f"https://{OTHER_HOST}/")
-    removed = sealed.as_of((PAGE_HOST,), (), True)
+    removed = sealed.as_of((PAGE_HOST,), ())
     assert removed(f"https://{PAGE_HOST}/") and not removed(f"https://{OTHER_HOST}/")
     # Allowed only since the submit: not what the job's owner allowed.
-    added = CaptureScope((PAGE_HOST,), ()).as_of((PAGE_HOST, OTHER_HOST), (), True)
+    added = CaptureScope((PAGE_HOST,), ()).as_of((PAGE_HOST, OTHER_HOST), ())
     assert not added(f"https://{OTHER_HOST}/")
     assert not CaptureScope(("[",), ())(f"https://{PAGE_HOST}/")  # a list that does not compile admits nothing
     assert not sealed("not a url") and not sealed(f"ftp://{PAGE_HOST}/")
@@ -79,28 +79,44 @@ def test_the_scope_is_the_workspaces_at_submit_and_at_the_run() -> None:
         SecretBox(KEY), _sealed_before({"headers": [["X-A", PLANTED]], "allowed_domains": [OTHER_HOST]})
     )
     assert auth.network.admits(f"https://{OTHER_HOST}/")
-    assert not auth.as_of((PAGE_HOST,), (), True).network.admits(f"https://{OTHER_HOST}/")
-    assert JobAuth().as_of((), (), True) == JobAuth()
+    assert not auth.as_of((PAGE_HOST,), ()).network.admits(f"https://{OTHER_HOST}/")
+    assert JobAuth().as_of((), ()) == JobAuth()
 
 
-def test_plain_http_is_the_allowance_at_submit_and_at_the_run() -> None:
-    # An http job's scope: its headers may go over http to its capture domains.
+def test_plain_http_is_the_jobs_as_sealed_at_submit() -> None:
+    # An http job's scope: its headers may go over http to its capture domains, still after the worker's
+    # narrowing (a job whose allowance was withdrawn is refused before that: test_workers.py).
     sealed = CaptureScope((PAGE_HOST,), (), plain_http=True)
     assert sealed(f"http://{PAGE_HOST}/app.js")
-    kept = sealed.as_of((PAGE_HOST,), (), True)
+    kept = sealed.as_of((PAGE_HOST,), ())
     assert kept(f"http://{PAGE_HOST}/app.js") and kept(f"https://{PAGE_HOST}/app.js")
-    # Switched off while the job waited: https only from then on.
-    withdrawn = sealed.as_of((PAGE_HOST,), (), False)
-    assert not withdrawn(f"http://{PAGE_HOST}/app.js") and withdrawn(f"https://{PAGE_HOST}/app.js")
-    # Switched on only since the submit (an https job's): not what the job was sealed with.
-    assert not CaptureScope((PAGE_HOST,), ()).as_of((PAGE_HOST,), (), True)(f"http://{PAGE_HOST}/app.js")
-    # The worker's narrowing reaches the job's network auth.
+    # Narrowed by the capture domains alone: one switched off gets nothing, over http or https.
+    switched_off = sealed.as_of((PAGE_HOST,), (PAGE_HOST,))
+    assert not switched_off(f"http://{PAGE_HOST}/app.js") and not switched_off(f"https://{PAGE_HOST}/app.js")
+    # An https job's scope never admits http, whatever the workspace allows by the run.
+    assert not CaptureScope((PAGE_HOST,), ()).as_of((PAGE_HOST,), ())(f"http://{PAGE_HOST}/app.js")
+    # What the job was sealed with reaches its network auth through the worker's narrowing.
     auth = JobAuth.open(
         SecretBox(KEY),
         _sealed_before({"headers": [["X-A", PLANTED]], "allowed_domains": [PAGE_HOST], "plain_http": True}),
     )
-    assert auth.as_of((PAGE_HOST,), (), True).network.admits(f"http://{PAGE_HOST}/app.js")
-    assert not auth.as_of((PAGE_HOST,), (), False).network.admits(f"http://{PAGE_HOST}/app.js")
+    assert auth.as_of((PAGE_HOST,), ()).network.admits(f"http://{PAGE_HOST}/app.js")
+
+
+@pytest.mark.parametrize(
+    ("url", "needs"),
+    [
+        (f"https://{PAGE_HOST}/", False),
+        (f"HTTPS://{PAGE_HOST}/hook", False),
+        (f"http://{PAGE_HOST}/", True),
+        (f"HTTP://{PAGE_HOST}/hook", True),
+        # Anything else the parsers let by would travel unprotected too: refused unless allowed.
+        (f"ftp://{PAGE_HOST}/", True),
+        (f"//{PAGE_HOST}/", True),
+    ],
+)
+def test_every_url_but_https_needs_the_http_allowance(url: str, needs: bool) -> None:
+    assert needs_http_allowance(url) is needs
 
 
 def _sealed_before(network: dict[str, object]) -> str:
